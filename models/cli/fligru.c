@@ -1,0 +1,78 @@
+/* fligru.c - entry point: dispatches `fligru <command> ...` to cmd_<command>(). */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} cli_command;
+
+static const cli_command commands[] = {
+    {"synth",    cmd_synth,    "generate synthetic TPSFs, decays and lifetimes from a YAML config"},
+    {"score",    cmd_score,    "RMSE, R2, L2, DTW and lifetime errors of a prediction"},
+    {"baseline", cmd_baseline, "trivial IRF-blind deconvolution: the TPSF tail, for scale"},
+    {"info",     cmd_info,     "dtype and shape of .npy files"},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: fligru <command> [options]   (fligru <command> --help for more)\n\n"
+                 "fligru %s: GRU networks for fluorescence lifetime imaging, from training\n"
+                 "to bit-exact FPGA datapaths.\n\ncommands:\n", FLIGRU_VERSION);
+    for (size_t i = 0; i < N_COMMANDS; ++i)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int cli_fail(fl_status st)
+{
+    fprintf(stderr, "fligru: %s\n", fl_error());
+    return fl_status_exit_code(st);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "fligru %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see fligru %s --help)\n", cmd);
+    return 2;
+}
+
+int cli_parse_threads(const char *s, int *n)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < 1 || v > 1024) return -1;
+    *n = (int)v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("fligru %s\n", FLIGRU_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < N_COMMANDS; ++i)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "fligru: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,53 @@
+/* fligru/io.h - all-or-nothing file output and thread settings.
+ *
+ * No fligru command leaves a half-written file behind: output goes to a
+ * temporary name in the destination directory and is renamed over the final
+ * name only once complete (rename(2) is atomic within a file system).
+ *
+ *     fl_atomic f;
+ *     if (fl_atomic_open(&f, "out/tpsf.npy") != FL_OK) return ...;
+ *     fwrite(buf, 1, n, f.fp);
+ *     return fl_atomic_commit(&f);        // or fl_atomic_abort(&f) on error
+ *
+ * Several outputs that belong together (a synth directory) are opened first,
+ * written, and committed last, so a failure part-way commits none of them.
+ */
+#ifndef FLIGRU_IO_H
+#define FLIGRU_IO_H
+
+#include <stdio.h>
+#include <stddef.h>
+#include "fligru/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    FILE *fp;          /* write here                                   */
+    char *path;        /* final name                                   */
+    char *tmp;         /* temporary name in the same directory         */
+} fl_atomic;
+
+fl_status fl_atomic_open(fl_atomic *f, const char *path);
+/* Flushes, closes and renames; on any failure removes the temporary. */
+fl_status fl_atomic_commit(fl_atomic *f);
+/* Closes and removes the temporary; safe on a never-opened (zeroed) handle. */
+void fl_atomic_abort(fl_atomic *f);
+
+/* Creates a directory and its parents (like mkdir -p). */
+fl_status fl_mkdir_p(const char *dir);
+
+/* Joins dir and name with one '/'; the caller frees. NULL on OOM. */
+char *fl_path_join(const char *dir, const char *name);
+
+/* Thread count for fligru's own parallel loops (OpenMP) and OpenBLAS.
+ * n <= 0 keeps the default (OMP_NUM_THREADS, else all cores). Results never
+ * depend on it: every parallel loop is written to be thread-count invariant. */
+void fl_set_threads(int n);
+int  fl_get_threads(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The default job of `make demo`: synthesise a small labelled data set, run the
+# trivial IRF-blind baseline on it, and score it against the ground truth.
+# Outputs land in $BUILD/demo/; the scores are compared with results/demo/.
+set -euo pipefail
+BUILD=${1:-build}
+FLIGRU="$BUILD/fligru"
+OUT="$BUILD/demo"
+mkdir -p "$OUT"
+
+echo "== fligru synth configs/synth-small.yaml"
+"$FLIGRU" synth configs/synth-small.yaml -o "$OUT/data"
+"$FLIGRU" info "$OUT/data/tpsf.npy" "$OUT/data/target.npy" "$OUT/data/params.npy"
+
+echo "== fligru baseline (IRF-blind TPSF tail; what a network has to beat)"
+"$FLIGRU" baseline "$OUT/data/tpsf.npy" -o "$OUT/baseline.npy" --channels 3
+
+echo "== fligru score baseline vs truth"
+"$FLIGRU" score "$OUT/baseline.npy" "$OUT/data/target.npy" --params "$OUT/data/params.npy"
+"$FLIGRU" score "$OUT/baseline.npy" "$OUT/data/target.npy" --params "$OUT/data/params.npy" \
+    --json > "$OUT/score.json"
+echo "demo: scores in $OUT/score.json (reference: results/demo/score.json)"
