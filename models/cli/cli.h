@@ -14,6 +14,13 @@ int cmd_info(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_baseline(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
+int cmd_vectors(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_distill(int argc, char **argv);
+/* The shared driver of train (distill = 0) and distill (1), in cmd_train.c. */
+int cli_train_main(int argc, char **argv, int distill);
 
 /* Prints "fligru: <fl_error()>" on stderr and returns the exit status for st. */
 int cli_fail(fl_status st);

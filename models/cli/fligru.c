@@ -16,6 +16,11 @@ static const cli_command commands[] = {
     {"synth",    cmd_synth,    "generate synthetic TPSFs, decays and lifetimes from a YAML config"},
     {"score",    cmd_score,    "RMSE, R2, L2, DTW and lifetime errors of a prediction"},
     {"baseline", cmd_baseline, "trivial IRF-blind deconvolution: the TPSF tail, for scale"},
+    {"predict",  cmd_predict,  "run a saved model (.safetensors) over TPSFs (.npy)"},
+    {"quantize", cmd_quantize, "post-training quantisation into the fixed-point datapath"},
+    {"vectors",  cmd_vectors,  "test vectors ($readmemh) from the bit-exact fixed-point reference"},
+    {"train",    cmd_train,    "train a Seq2Seq model (Adam, early stopping, QAT) from a YAML config"},
+    {"distill",  cmd_distill,  "distil a student from a teacher model (KD loss, QAT)"},
     {"info",     cmd_info,     "dtype and shape of .npy files"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

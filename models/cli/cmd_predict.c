@@ -1,0 +1,282 @@
+/* cmd_predict.c - `fligru predict MODEL.safetensors IN.npy OUT.npy`: run a saved
+ * model over TPSFs. The model kind is chosen by the file's "format" metadata. */
+#include "cli.h"
+#include "fligru/fxmodel.h"
+#include "fligru/io.h"
+#include "fligru/model_io.h"
+#include "fligru/npy.h"
+#include "fligru/safetensors.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *HELP =
+    "usage: fligru predict MODEL.safetensors IN.npy OUT.npy [options]\n\n"
+    "Runs a saved model (docs/model-files.md) over every sequence of IN and writes\n"
+    "its outputs, float32, to OUT (atomically: on any error OUT is not created).\n\n"
+    "Shapes (F: the model's input features per step, C: its outputs per step):\n"
+    "  [N,T]    -> [N,T,C]        [H,W,T]    -> [H,W,T,C]      (F = 1)\n"
+    "  [N,T,F]  -> [N,T,C]        [H,W,T,F]  -> [H,W,T,C]\n"
+    "With F = 1 a 3-d input is [H,W,T] unless its last axis is 1 ([N,T,1]).\n"
+    "IN is float32 or float64 and finite; any T works (the network is recurrent).\n\n"
+    "options:\n"
+    "  --batch B     sequences per forward call (default 4096; bounds the memory)\n"
+    "  --threads N   worker threads (results do not depend on it)\n";
+
+#define DEFAULT_BATCH 4096
+
+/* A loaded model of any kind, behind one forward call. */
+typedef struct {
+    int input, outputs;
+    void *ctx;
+    fl_status (*forward)(void *ctx, const float *x, size_t n, int T, float *y);
+    void (*release)(void *ctx);
+} predictor;
+
+/* ---- float Seq2Seq ("fligru-seq2seq") ------------------------------------- */
+
+static fl_status s2s_forward(void *ctx, const float *x, size_t n, int T, float *y)
+{
+    return fl_s2s_forward(ctx, x, n, T, y);
+}
+
+static void s2s_release(void *ctx)
+{
+    fl_s2s_free(ctx);
+    free(ctx);
+}
+
+static fl_status s2s_open(const fl_st_file *f, const char *path, predictor *p)
+{
+    fl_s2s *m = malloc(sizeof *m);
+    if (!m) return fl_fail(FL_E_NOMEM, "%s: out of memory", path);
+    fl_status st = fl_model_from_st(f, path, m);
+    if (st) {
+        free(m);
+        return st;
+    }
+    *p = (predictor){m->cfg.input, m->cfg.outputs, m, s2s_forward, s2s_release};
+    return FL_OK;
+}
+
+/* ---- fixed-point Seq2Seq ("fligru-fx-seq2seq", fxmodel.h) ------------------ */
+
+static fl_status fx_forward(void *ctx, const float *x, size_t n, int T, float *y)
+{
+    return fl_fx_predict(ctx, x, n, T, y);
+}
+
+static void fx_release(void *ctx)
+{
+    fl_fx_model_free(ctx);
+    free(ctx);
+}
+
+static fl_status fx_open(const fl_st_file *f, const char *path, predictor *p)
+{
+    fl_fx_model *q = malloc(sizeof *q);
+    if (!q) return fl_fail(FL_E_NOMEM, "%s: out of memory", path);
+    fl_status st = fl_fx_from_st(f, path, q);
+    if (st) {
+        free(q);
+        return st;
+    }
+    *p = (predictor){q->cfg.input, q->cfg.outputs, q, fx_forward, fx_release};
+    return FL_OK;
+}
+
+/* Model kinds by "format": a new kind adds its entry here, with an open
+ * function filling a predictor. */
+static const struct {
+    const char *format;
+    fl_status (*open)(const fl_st_file *f, const char *path, predictor *p);
+} FORMATS[] = {
+    {FL_MODEL_FORMAT, s2s_open},
+    {FL_FX_FORMAT, fx_open},
+};
+#define N_FORMATS (sizeof FORMATS / sizeof FORMATS[0])
+
+static fl_status open_model(const char *path, predictor *p)
+{
+    fl_st_file f;
+    fl_status st = fl_st_load(path, &f);
+    if (st) return st;
+    const char *fmt = fl_st_meta(&f, "format");
+    if (!fmt) {
+        st = fl_fail(FL_E_INPUT, "%s: __metadata__ has no \"format\": not a fligru model file", path);
+    } else {
+        size_t i = 0;
+        while (i < N_FORMATS && strcmp(fmt, FORMATS[i].format)) ++i;
+        if (i < N_FORMATS) {
+            st = FORMATS[i].open(&f, path, p);
+        } else {
+            char known[256] = "";
+            for (size_t k = 0; k < N_FORMATS; ++k)
+                snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", k ? ", " : "",
+                         FORMATS[k].format);
+            st = fl_fail(FL_E_INPUT, "%s: format \"%s\" is not a model fligru predict runs (known: %s)",
+                         path, fmt, known);
+        }
+    }
+    fl_st_free(&f);
+    return st;
+}
+
+/* ---- input ------------------------------------------------------------------ */
+
+typedef struct {
+    size_t n, T;
+    int    sample_axes;   /* 1: [N,...], 2: [H,W,...] */
+} layout;
+
+static fl_status input_layout(const fl_npy *a, const char *in, const char *model, int F, layout *l)
+{
+    char s[200];
+    fl_npy_shape_str(a, s, sizeof s);
+    size_t feat;
+    switch (a->ndim) {
+    case 2: l->sample_axes = 1; feat = 1; break;
+    case 3:
+        /* F = 1: [N,T,1] or [H,W,T]; F > 1: [N,T,F]. */
+        if (F == 1 && a->shape[2] != 1) { l->sample_axes = 2; feat = 1; }
+        else { l->sample_axes = 1; feat = a->shape[2]; }
+        break;
+    case 4: l->sample_axes = 2; feat = a->shape[3]; break;
+    default:
+        return fl_fail(FL_E_INPUT, "%s: shape %s: expected [N,T], [H,W,T], [N,T,F] or [H,W,T,F]", in, s);
+    }
+    if (feat != (size_t)F)
+        return fl_fail(FL_E_INPUT, "%s: shape %s: %zu feature%s per step, but %s expects %d", in, s,
+                       feat, feat == 1 ? "" : "s", model, F);
+    l->T = a->shape[l->sample_axes];
+    l->n = 1;
+    for (int d = 0; d < l->sample_axes; ++d) l->n *= a->shape[d];
+    if (l->T == 0) return fl_fail(FL_E_INPUT, "%s: shape %s: no time steps", in, s);
+    if (l->T > INT_MAX) return fl_fail(FL_E_INPUT, "%s: shape %s: too many time steps", in, s);
+    return FL_OK;
+}
+
+/* float32 or float64 only (TPSFs are normalised, never raw counts), finite. */
+static fl_status load_input(const char *path, fl_npy *x)
+{
+    fl_npy a;
+    fl_status st = fl_npy_load(path, &a);
+    if (st) return st;
+    if (a.dtype == FL_F64) {
+        st = fl_npy_alloc(x, FL_F32, a.ndim, a.shape);
+        for (size_t i = 0; !st && i < a.count; ++i) fl_npy_f32(x)[i] = (float)fl_npy_f64(&a)[i];
+        fl_npy_free(&a);
+        if (st) return st;
+    } else if (a.dtype == FL_F32) {
+        *x = a;
+    } else {
+        st = fl_fail(FL_E_INPUT, "%s: dtype %s, expected float32 or float64", path, fl_dtype_name(a.dtype));
+        fl_npy_free(&a);
+        return st;
+    }
+    /* After the conversion: a float64 beyond float range is caught as Inf. */
+    if ((st = fl_npy_check_finite(x, path, "input"))) fl_npy_free(x);
+    return st;
+}
+
+/* ---- command ---------------------------------------------------------------- */
+
+typedef struct {
+    const char *model, *in, *out;
+    size_t      batch;
+    int         threads;
+} predict_opts;
+
+static int parse_args(int argc, char **argv, predict_opts *o)
+{
+    enum { O_BATCH = 256, O_THREADS };
+    static const struct option opts[] = {{"batch", required_argument, 0, O_BATCH},
+                                         {"threads", required_argument, 0, O_THREADS},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    *o = (predict_opts){.batch = DEFAULT_BATCH};
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        char *end;
+        long v;
+        switch (c) {
+        case 'h': fputs(HELP, stdout); return 0;
+        case O_BATCH:
+            v = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || v < 1 || v > (1L << 30))
+                return cli_usage_error("predict", "--batch: '%s' is not a count >= 1", optarg);
+            o->batch = (size_t)v;
+            break;
+        case O_THREADS:
+            if (cli_parse_threads(optarg, &o->threads))
+                return cli_usage_error("predict", "--threads: '%s' is not 1..1024", optarg);
+            break;
+        default: return cli_usage_error("predict", "unknown option");
+        }
+    }
+    if (argc - optind != 3) return cli_usage_error("predict", "expected MODEL.safetensors IN.npy OUT.npy");
+    o->model = argv[optind];
+    o->in = argv[optind + 1];
+    o->out = argv[optind + 2];
+    return -1;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static fl_status run(const predict_opts *o, const predictor *p, const fl_npy *x, double *secs)
+{
+    layout l = {0, 0, 0};
+    fl_status st = input_layout(x, o->in, o->model, p->input, &l);
+    if (st) return st;
+    size_t shape[4] = {x->shape[0], x->shape[1], 0, 0};
+    shape[l.sample_axes] = l.T;
+    shape[l.sample_axes + 1] = (size_t)p->outputs;
+    fl_npy y;
+    if ((st = fl_npy_alloc(&y, FL_F32, l.sample_axes + 2, shape))) return st;
+    size_t in_step = l.T * (size_t)p->input, out_step = l.T * (size_t)p->outputs;
+    double t0 = now_s();
+    for (size_t i = 0; !st && i < l.n; i += o->batch) {
+        size_t b = l.n - i < o->batch ? l.n - i : o->batch;
+        st = p->forward(p->ctx, fl_npy_f32(x) + i * in_step, b, (int)l.T, fl_npy_f32(&y) + i * out_step);
+    }
+    *secs = now_s() - t0;
+    if (!st) st = fl_npy_save(o->out, &y);
+    if (!st) {
+        char s[200];
+        fl_npy_shape_str(&y, s, sizeof s);
+        printf("predict: %s -> %s %s: %zu sequences x %zu steps in %.3f s (%.0f sequences/s, %d threads)\n",
+               o->in, o->out, s, l.n, l.T, *secs, *secs > 0 ? (double)l.n / *secs : 0.0, fl_get_threads());
+    }
+    fl_npy_free(&y);
+    return st;
+}
+
+int cmd_predict(int argc, char **argv)
+{
+    predict_opts o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc >= 0) return rc;
+    fl_set_threads(o.threads);
+    predictor p = {0};
+    fl_status st = open_model(o.model, &p);
+    if (st) return cli_fail(st);
+    fl_npy x;
+    if ((st = load_input(o.in, &x))) {
+        p.release(p.ctx);
+        return cli_fail(st);
+    }
+    double secs = 0;
+    st = run(&o, &p, &x, &secs);
+    fl_npy_free(&x);
+    p.release(p.ctx);
+    return st ? cli_fail(st) : 0;
+}
