@@ -1,0 +1,153 @@
+/* rtl_mkmodel.c - random float Seq2SeqLite models and inputs for the RTL test
+ * benches (tests/rtl, ctest rtl.*).
+ *
+ *   rtl_mkmodel --hidden 32 --outputs 3 --reset before --act sigmoid --order rzn
+ *               --wscale 4 --bscale 2 --seed 7 --pixels 200 --steps 32
+ *               -o model.safetensors --input in.npy
+ *
+ * The model is PyTorch's default initialisation (fl_s2s_init_random), then
+ * every weight row multiplied by its own log-uniform factor in [1/8, wscale]
+ * (so the per-row scales, multipliers and shifts all differ) and every bias by
+ * bscale; a few rows are pushed to wscale*8 so that pre-activations, r ⊙ (.),
+ * the outputs and the table indices reach their saturations and clamps. The
+ * inputs mix peak-normalised decays (TPSF-like), uniform noise in [-0.25,
+ * 1.25] and rare large values that saturate the input format. Deterministic
+ * for a seed. */
+#include "fligru/model_io.h"
+#include "fligru/npy.h"
+#include "fligru/seq2seq.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rng_state;
+
+static uint64_t next_u64(void)   /* splitmix64 */
+{
+    uint64_t z = (rng_state += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+static double uniform(void) { return (double)(next_u64() >> 11) * (1.0 / 9007199254740992.0); }
+
+static void scale_rows(float *w, int rows, int cols, double wscale)
+{
+    for (int r = 0; r < rows; ++r) {
+        double f = exp(log(1.0 / 8.0) + uniform() * (log(wscale) - log(1.0 / 8.0)));
+        if (uniform() < 0.05) f = wscale * 8.0;   /* a row that saturates */
+        for (int c = 0; c < cols; ++c) w[(size_t)r * cols + c] *= (float)f;
+    }
+}
+
+static void scale_vec(float *b, int n, double s)
+{
+    for (int i = 0; i < n; ++i) b[i] *= (float)(s * (uniform() < 0.05 ? 8.0 : 1.0));
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: rtl_mkmodel --hidden H --outputs C --reset after|before --act sigmoid|hard\n"
+                    "       --order rzn|zrn --wscale S --bscale S --seed N --pixels N --steps T\n"
+                    "       -o MODEL.safetensors --input IN.npy\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    int hidden = 0, outputs = 3, pixels = 0, steps = 0;
+    double wscale = 1.0, bscale = 1.0;
+    uint64_t seed = 1;
+    const char *out = NULL, *in = NULL, *reset = "before", *act = "sigmoid", *order = "rzn";
+    for (int i = 1; i < argc; ++i) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v) return usage();
+        if (!strcmp(a, "--hidden")) hidden = atoi(v);
+        else if (!strcmp(a, "--outputs")) outputs = atoi(v);
+        else if (!strcmp(a, "--reset")) reset = v;
+        else if (!strcmp(a, "--act")) act = v;
+        else if (!strcmp(a, "--order")) order = v;
+        else if (!strcmp(a, "--wscale")) wscale = atof(v);
+        else if (!strcmp(a, "--bscale")) bscale = atof(v);
+        else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 10);
+        else if (!strcmp(a, "--pixels")) pixels = atoi(v);
+        else if (!strcmp(a, "--steps")) steps = atoi(v);
+        else if (!strcmp(a, "-o")) out = v;
+        else if (!strcmp(a, "--input")) in = v;
+        else return usage();
+        ++i;
+    }
+    if (hidden < 1 || pixels < 1 || steps < 1 || !out || !in || wscale <= 0) return usage();
+
+    fl_s2s_config c = fl_s2s_config_student(hidden);
+    c.input = 1;
+    c.outputs = outputs;
+    c.reset = !strcmp(reset, "after") ? FL_RESET_AFTER : FL_RESET_BEFORE;
+    c.act = !strcmp(act, "hard") ? FL_ACT_HARD_SIGMOID : FL_ACT_SIGMOID;
+    c.order = !strcmp(order, "zrn") ? FL_GATES_ZRN : FL_GATES_RZN;
+    fl_s2s m;
+    if (fl_s2s_init(&m, &c) != FL_OK) {
+        fprintf(stderr, "rtl_mkmodel: %s\n", fl_error());
+        return 2;
+    }
+    fl_s2s_init_random(&m, seed);
+    rng_state = seed * UINT64_C(0x2545F4914F6CDD1D) + 1;
+    const int H = hidden;
+    for (int side = 0; side < 2; ++side) {
+        fl_gru_layer *L = side ? &m.dec[0] : &m.enc[0];
+        scale_rows(L->w_ih, 3 * H, L->input, wscale);
+        scale_rows(L->w_hh, 3 * H, H, wscale);
+        scale_vec(L->b_ih, 3 * H, bscale);
+        if (L->b_hh) scale_vec(L->b_hh, 3 * H, bscale);
+    }
+    scale_rows(m.dense_w, outputs, H, wscale);
+    scale_vec(m.dense_b, outputs, bscale);
+
+    char seed_s[32];
+    snprintf(seed_s, sizeof seed_s, "%llu", (unsigned long long)seed);
+    const fl_meta_kv meta[] = {{"command", "rtl_mkmodel (tests/rtl)"}, {"seed", seed_s}};
+    if (fl_model_save(out, &m, meta, 2, NULL, 0) != FL_OK) {
+        fprintf(stderr, "rtl_mkmodel: %s\n", fl_error());
+        return 2;
+    }
+    fl_s2s_free(&m);
+
+    fl_npy x;
+    const size_t shape[3] = {(size_t)pixels, (size_t)steps, 1};
+    if (fl_npy_alloc(&x, FL_F32, 3, shape) != FL_OK) {
+        fprintf(stderr, "rtl_mkmodel: %s\n", fl_error());
+        return 2;
+    }
+    float *xv = fl_npy_f32(&x);
+    for (int p = 0; p < pixels; ++p) {
+        float *s = xv + (size_t)p * steps;
+        const int kind = p % 3;
+        const double tau = 0.05 + 0.4 * uniform(), t0 = 0.05 + 0.2 * uniform();
+        double peak = 0;
+        for (int t = 0; t < steps; ++t) {
+            const double u = (double)t / steps;
+            double v;
+            if (kind == 2) {
+                v = -0.25 + 1.5 * uniform();
+            } else {
+                const double rise = 1.0 / (1.0 + exp(-(u - t0) * 60.0));
+                v = rise * exp(-(u > t0 ? u - t0 : 0) / tau) + 0.03 * uniform();
+            }
+            s[t] = (float)v;
+            if (v > peak) peak = v;
+        }
+        if (kind != 2 && peak > 0)
+            for (int t = 0; t < steps; ++t) s[t] = (float)(s[t] / peak);
+        if (uniform() < 0.1) s[(int)(uniform() * steps)] = uniform() < 0.5 ? 3.5f : -3.5f;
+    }
+    if (fl_npy_save(in, &x) != FL_OK) {
+        fprintf(stderr, "rtl_mkmodel: %s\n", fl_error());
+        return 2;
+    }
+    fl_npy_free(&x);
+    return 0;
+}
