@@ -15,18 +15,19 @@ fligru_rtl_config(student_h32_p8
 fligru_rtl_config(h32_p96_e2_after_hls
   HIDDEN 32 LANES 96 ENGINES 2 STEPS 32 PIXELS 157 RESET after ROUNDING truncate
   WEIGHTS 8 SCALE fixed WFRAC 7 BIAS 8 7 ACC 32 22 ACTIVATION 18 16)
-# 3. P = 1, four engines, 4-bit weights, 8-bit state, hard sigmoid and tanh, half_up
+# 3. P = 1, four engines, 4-bit weights, 8-bit state Q(8,7) (1.0 saturates), a
+#    10-bit accumulator that wraps, hard sigmoid and tanh, half_up
 fligru_rtl_config(h8_p1_e4_w4s8_hard
   HIDDEN 8 LANES 1 ENGINES 4 STEPS 32 PIXELS 163 ACT hard ROUNDING half_up
-  WEIGHTS 4 BIAS 12 8 ACC 16 9 GATE 12 8 ACTIVATION 10 8 STATE 8 6 OUTPUT 12 9
+  WEIGHTS 4 BIAS 12 8 ACC 10 9 GATE 12 8 ACTIVATION 10 8 STATE 8 7 OUTPUT 12 9
   SIGMOID hard TANH hard)
 # 4. H = 64, P = 3H, 16-bit weights and state, reset-after
 fligru_rtl_config(h64_p192_after_w16s16
   HIDDEN 64 LANES 192 STEPS 40 PIXELS 127 RESET after
   WEIGHTS 16 ACC 32 21 STATE 16 14)
-# 5. H = 64 with P = 13 (no divisor of 3H*H): the flattened schedule
-fligru_rtl_config(h64_p13_before
-  HIDDEN 64 LANES 13 STEPS 16 PIXELS 313 SIGMOID table 11 4)
+# 5. H = 64 with P = 13 (no divisor of 3H*H): the flattened schedule; C = 1 (the paper's text)
+fligru_rtl_config(h64_p13_before_c1
+  HIDDEN 64 LANES 13 STEPS 16 PIXELS 313 OUTPUTS 1 SIGMOID table 11 4)
 # 6. three engines, Keras gate order, hard sigmoid + small tanh table, truncation, 6-bit weights
 fligru_rtl_config(h16_p47_e3_zrn_w6s12
   HIDDEN 16 LANES 47 ENGINES 3 STEPS 32 PIXELS 163 RESET after ORDER zrn ACT hard
@@ -36,7 +37,7 @@ fligru_rtl_config(h16_p47_e3_zrn_w6s12
 fligru_rtl_config(h24_p25_e2_pow2
   HIDDEN 24 LANES 25 ENGINES 2 STEPS 32 PIXELS 163 ROUNDING half_up POW2 1
   ACC 32 21 GATE 16 11 STATE 16 14)
-# 8. saturation everywhere: narrow gate/output/state (1 integer bit), 20-bit
+# 8. saturation everywhere: narrow gate/output/state (1 integer bit), 12-bit
 #    accumulator that can wrap, 8-bit multipliers, large weights and biases
 fligru_rtl_config(h32_p33_saturate
   HIDDEN 32 LANES 33 STEPS 32 PIXELS 163 RESET after WSCALE 16 BSCALE 8
@@ -50,9 +51,11 @@ fligru_rtl_config(h8_p24_w16_m31
 fligru_rtl_config(h40_p120_e4_w5s20
   HIDDEN 40 LANES 120 ENGINES 4 STEPS 32 PIXELS 163 ROUNDING half_up
   WEIGHTS 5 ACC 32 22 STATE 20 18 TANH hard)
-# 11. memories from $readmemh (no configuration port), truncation, 16-bit state
-fligru_rtl_config(h16_p5_readmemh
-  HIDDEN 16 LANES 5 STEPS 32 PIXELS 157 RESET after ROUNDING truncate STATE 16 14 READMEMH)
+# 11. memories from $readmemh (no configuration port), truncation, 16-bit state,
+#     Interleave 3 instead of the default 2
+fligru_rtl_config(h16_p5_readmemh_k3
+  HIDDEN 16 LANES 5 STEPS 32 PIXELS 157 RESET after ROUNDING truncate STATE 16 14 READMEMH
+  INTERLEAVE 3)
 # 12. P = 2, two engines, Keras order, 12-bit weights, hard units
 fligru_rtl_config(h16_p2_e2_zrn_w12_hard
   HIDDEN 16 LANES 2 ENGINES 2 STEPS 32 PIXELS 157 RESET after ORDER zrn ACT hard
@@ -60,7 +63,12 @@ fligru_rtl_config(h16_p2_e2_zrn_w12_hard
 # 13. per-tensor weight scales, P = 2H
 fligru_rtl_config(h32_p64_tensor
   HIDDEN 32 LANES 64 STEPS 48 PIXELS 107 SCALE per_tensor)
-# 14. 3H/2 < P < 3H, 10-bit weights, 22-bit state, two engines
-fligru_rtl_config(h48_p100_e2_w10s22
-  HIDDEN 48 LANES 100 ENGINES 2 STEPS 32 PIXELS 163 ROUNDING half_up
+# 14. 3H/2 < P < 3H, 10-bit weights, 22-bit state, two engines, reset-before with Keras order
+fligru_rtl_config(h48_p100_e2_w10s22_zrn
+  HIDDEN 48 LANES 100 ENGINES 2 STEPS 32 PIXELS 163 ROUNDING half_up ORDER zrn
   WEIGHTS 10 ACC 32 24 STATE 22 20)
+# 15. Interleave forced to 4 where the default is 8 (Q = 8 beats per phase): the
+#     scoreboard stalls beats until their operands are final. Bit-exactness under
+#     stalls; its cycle ratio measures the stalls, not the schedule.
+fligru_rtl_config(h8_p24_k4_stalls
+  HIDDEN 8 LANES 24 STEPS 32 PIXELS 163 INTERLEAVE 4 SEED 5)

@@ -8,8 +8,9 @@
  * The model is PyTorch's default initialisation (fl_s2s_init_random), then
  * every weight row multiplied by its own log-uniform factor in [1/8, wscale]
  * (so the per-row scales, multipliers and shifts all differ) and every bias by
- * bscale; a few rows are pushed to wscale*8 so that pre-activations, r ⊙ (.),
- * the outputs and the table indices reach their saturations and clamps. The
+ * bscale; 5 % of the rows and biases, one recurrent row per matrix and dense
+ * row 0 are pushed 32x further, so that the rescales, the pre-activations, the
+ * table indices and the outputs reach their saturations and clamps. The
  * inputs mix peak-normalised decays (TPSF-like), uniform noise in [-0.25,
  * 1.25] and rare large values that saturate the input format. Deterministic
  * for a seed. */
@@ -35,18 +36,19 @@ static uint64_t next_u64(void)   /* splitmix64 */
 
 static double uniform(void) { return (double)(next_u64() >> 11) * (1.0 / 9007199254740992.0); }
 
-static void scale_rows(float *w, int rows, int cols, double wscale)
+/* Rows that saturate: 5 % of them, and always row `force` (-1: none). */
+static void scale_rows(float *w, int rows, int cols, double wscale, int force)
 {
     for (int r = 0; r < rows; ++r) {
         double f = exp(log(1.0 / 8.0) + uniform() * (log(wscale) - log(1.0 / 8.0)));
-        if (uniform() < 0.05) f = wscale * 8.0;   /* a row that saturates */
+        if (r == force || uniform() < 0.05) f = wscale * 32.0;
         for (int c = 0; c < cols; ++c) w[(size_t)r * cols + c] *= (float)f;
     }
 }
 
 static void scale_vec(float *b, int n, double s)
 {
-    for (int i = 0; i < n; ++i) b[i] *= (float)(s * (uniform() < 0.05 ? 8.0 : 1.0));
+    for (int i = 0; i < n; ++i) b[i] *= (float)(s * (uniform() < 0.05 ? 32.0 : 1.0));
 }
 
 static int usage(void)
@@ -99,12 +101,12 @@ int main(int argc, char **argv)
     const int H = hidden;
     for (int side = 0; side < 2; ++side) {
         fl_gru_layer *L = side ? &m.dec[0] : &m.enc[0];
-        scale_rows(L->w_ih, 3 * H, L->input, wscale);
-        scale_rows(L->w_hh, 3 * H, H, wscale);
+        scale_rows(L->w_ih, 3 * H, L->input, wscale, -1);
+        scale_rows(L->w_hh, 3 * H, H, wscale, (int)(uniform() * 3 * H));
         scale_vec(L->b_ih, 3 * H, bscale);
         if (L->b_hh) scale_vec(L->b_hh, 3 * H, bscale);
     }
-    scale_rows(m.dense_w, outputs, H, wscale);
+    scale_rows(m.dense_w, outputs, H, wscale, 0);   /* channel 0 saturates the output */
     scale_vec(m.dense_b, outputs, bscale);
 
     char seed_s[32];
