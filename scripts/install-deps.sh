@@ -14,6 +14,7 @@ PKGS=(
   libsystemc-dev           # cycle-accurate model
   yosys                    # resource estimates
   gnuplot-nox              # plots
+  libgsl-dev               # iterative-reconvolution fits (the classical baseline)
 )
 
 missing=()
