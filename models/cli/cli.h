@@ -8,6 +8,7 @@
 #ifndef FLIGRU_CLI_H
 #define FLIGRU_CLI_H
 
+#include <stddef.h>
 #include "fligru/status.h"
 
 int cmd_info(int argc, char **argv);
@@ -19,6 +20,9 @@ int cmd_quantize(int argc, char **argv);
 int cmd_vectors(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_distill(int argc, char **argv);
+int cmd_lifetime(int argc, char **argv);
+int cmd_fit(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 /* The shared driver of train (distill = 0) and distill (1), in cmd_train.c. */
 int cli_train_main(int argc, char **argv, int distill);
 
@@ -28,5 +32,34 @@ int cli_fail(fl_status st);
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Parses a --threads value; returns 0 and sets *n, or -1. */
 int cli_parse_threads(const char *s, int *n);
+
+/* A loaded model of any kind (float or fixed-point Seq2Seq), behind one
+ * forward call: x [n][T][input] -> y [n][T][outputs]. In cli_model.c. */
+typedef struct {
+    int input, outputs;
+    void *ctx;
+    fl_status (*forward)(void *ctx, const float *x, size_t n, int T, float *y);
+    void (*release)(void *ctx);
+} cli_predictor;
+/* Opens a model file by its "format" metadata; p->release(p->ctx) frees it. */
+fl_status cli_open_model(const char *path, cli_predictor *p);
+
+/* Per-pixel lifetimes as written by lifetime and fit (cli_maps.c): DIR/tau1.npy,
+ * tau2.npy, a.npy, tau_m.npy (float32, the sample axes' shape, NaN where no
+ * estimate), status.npy when given, and for [H,W] inputs PNG maps rendered by
+ * gnuplot with DIR/map.gp (written beside them). All files or none. */
+typedef struct {
+    const char          *dir;
+    int                  sample_axes;   /* 1: [N]; 2: [H,W] (maps)            */
+    const size_t        *shape;         /* the sample axes                    */
+    size_t               n;             /* product of shape                   */
+    const double        *est;           /* [n][4]: tau1, tau2, a, tau_m       */
+    const unsigned char *status;        /* [n] or NULL                        */
+    int                  plot;          /* 0: no PNG maps                     */
+    const char          *source;        /* the input file, for map titles     */
+} cli_lifetime_out;
+fl_status cli_write_lifetimes(const cli_lifetime_out *o);
+/* Runs `gnuplot -e VARS SCRIPT` (output discarded); FL_E_IO on failure. */
+fl_status cli_gnuplot(const char *vars, const char *script, const char *what);
 
 #endif

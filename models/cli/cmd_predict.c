@@ -1,11 +1,8 @@
 /* cmd_predict.c - `fligru predict MODEL.safetensors IN.npy OUT.npy`: run a saved
  * model over TPSFs. The model kind is chosen by the file's "format" metadata. */
 #include "cli.h"
-#include "fligru/fxmodel.h"
 #include "fligru/io.h"
-#include "fligru/model_io.h"
 #include "fligru/npy.h"
-#include "fligru/safetensors.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -28,103 +25,6 @@ static const char *HELP =
     "  --threads N   worker threads (results do not depend on it)\n";
 
 #define DEFAULT_BATCH 4096
-
-/* A loaded model of any kind, behind one forward call. */
-typedef struct {
-    int input, outputs;
-    void *ctx;
-    fl_status (*forward)(void *ctx, const float *x, size_t n, int T, float *y);
-    void (*release)(void *ctx);
-} predictor;
-
-/* ---- float Seq2Seq ("fligru-seq2seq") ------------------------------------- */
-
-static fl_status s2s_forward(void *ctx, const float *x, size_t n, int T, float *y)
-{
-    return fl_s2s_forward(ctx, x, n, T, y);
-}
-
-static void s2s_release(void *ctx)
-{
-    fl_s2s_free(ctx);
-    free(ctx);
-}
-
-static fl_status s2s_open(const fl_st_file *f, const char *path, predictor *p)
-{
-    fl_s2s *m = malloc(sizeof *m);
-    if (!m) return fl_fail(FL_E_NOMEM, "%s: out of memory", path);
-    fl_status st = fl_model_from_st(f, path, m);
-    if (st) {
-        free(m);
-        return st;
-    }
-    *p = (predictor){m->cfg.input, m->cfg.outputs, m, s2s_forward, s2s_release};
-    return FL_OK;
-}
-
-/* ---- fixed-point Seq2Seq ("fligru-fx-seq2seq", fxmodel.h) ------------------ */
-
-static fl_status fx_forward(void *ctx, const float *x, size_t n, int T, float *y)
-{
-    return fl_fx_predict(ctx, x, n, T, y);
-}
-
-static void fx_release(void *ctx)
-{
-    fl_fx_model_free(ctx);
-    free(ctx);
-}
-
-static fl_status fx_open(const fl_st_file *f, const char *path, predictor *p)
-{
-    fl_fx_model *q = malloc(sizeof *q);
-    if (!q) return fl_fail(FL_E_NOMEM, "%s: out of memory", path);
-    fl_status st = fl_fx_from_st(f, path, q);
-    if (st) {
-        free(q);
-        return st;
-    }
-    *p = (predictor){q->cfg.input, q->cfg.outputs, q, fx_forward, fx_release};
-    return FL_OK;
-}
-
-/* Model kinds by "format": a new kind adds its entry here, with an open
- * function filling a predictor. */
-static const struct {
-    const char *format;
-    fl_status (*open)(const fl_st_file *f, const char *path, predictor *p);
-} FORMATS[] = {
-    {FL_MODEL_FORMAT, s2s_open},
-    {FL_FX_FORMAT, fx_open},
-};
-#define N_FORMATS (sizeof FORMATS / sizeof FORMATS[0])
-
-static fl_status open_model(const char *path, predictor *p)
-{
-    fl_st_file f;
-    fl_status st = fl_st_load(path, &f);
-    if (st) return st;
-    const char *fmt = fl_st_meta(&f, "format");
-    if (!fmt) {
-        st = fl_fail(FL_E_INPUT, "%s: __metadata__ has no \"format\": not a fligru model file", path);
-    } else {
-        size_t i = 0;
-        while (i < N_FORMATS && strcmp(fmt, FORMATS[i].format)) ++i;
-        if (i < N_FORMATS) {
-            st = FORMATS[i].open(&f, path, p);
-        } else {
-            char known[256] = "";
-            for (size_t k = 0; k < N_FORMATS; ++k)
-                snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", k ? ", " : "",
-                         FORMATS[k].format);
-            st = fl_fail(FL_E_INPUT, "%s: format \"%s\" is not a model fligru predict runs (known: %s)",
-                         path, fmt, known);
-        }
-    }
-    fl_st_free(&f);
-    return st;
-}
 
 /* ---- input ------------------------------------------------------------------ */
 
@@ -232,7 +132,7 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static fl_status run(const predict_opts *o, const predictor *p, const fl_npy *x, double *secs)
+static fl_status run(const predict_opts *o, const cli_predictor *p, const fl_npy *x, double *secs)
 {
     layout l = {0, 0, 0};
     fl_status st = input_layout(x, o->in, o->model, p->input, &l);
@@ -266,8 +166,8 @@ int cmd_predict(int argc, char **argv)
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) return rc;
     fl_set_threads(o.threads);
-    predictor p = {0};
-    fl_status st = open_model(o.model, &p);
+    cli_predictor p = {0};
+    fl_status st = cli_open_model(o.model, &p);
     if (st) return cli_fail(st);
     fl_npy x;
     if ((st = load_input(o.in, &x))) {
