@@ -18,6 +18,7 @@ int cmd_baseline(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_vectors(int argc, char **argv);
+int cmd_cosim(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_distill(int argc, char **argv);
 int cmd_lifetime(int argc, char **argv);

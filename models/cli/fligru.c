@@ -22,6 +22,7 @@ static const cli_command commands[] = {
     {"predict",  cmd_predict,  "run a saved model (.safetensors) over TPSFs (.npy)"},
     {"quantize", cmd_quantize, "post-training quantisation into the fixed-point datapath"},
     {"vectors",  cmd_vectors,  "test vectors ($readmemh) from the bit-exact fixed-point reference"},
+    {"cosim",    cmd_cosim,    "three-way co-simulation: Verilated RTL, SystemC model, C reference"},
     {"train",    cmd_train,    "train a Seq2Seq model (Adam, early stopping, QAT) from a YAML config"},
     {"distill",  cmd_distill,  "distil a student from a teacher model (KD loss, QAT)"},
     {"info",     cmd_info,     "dtype and shape of .npy files"},
