@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The default job of `make demo`: synthesise a small labelled data set, run the
-# trivial IRF-blind baseline on it, and score it against the ground truth.
+# trivial IRF-blind baseline on it, score it against the ground truth, then run
+# the design-space sweep configs/default.yaml.
 # Outputs land in $BUILD/demo/; the scores are compared with results/demo/.
 set -euo pipefail
 BUILD=${1:-build}
@@ -20,3 +21,7 @@ echo "== fligru score baseline vs truth"
 "$FLIGRU" score "$OUT/baseline.npy" "$OUT/data/target.npy" --params "$OUT/data/params.npy" \
     --json > "$OUT/score.json"
 echo "demo: scores in $OUT/score.json (reference: results/demo/score.json)"
+
+echo "== fligru sweep configs/default.yaml (design-space sweep; docs/sweep-run.md)"
+"$FLIGRU" sweep configs/default.yaml -j "$(nproc)" --out "$OUT" --cache "$BUILD/sweep-cache"
+echo "demo: sweep table in $OUT/default/results.csv (reference: results/default/results.csv)"

@@ -15,6 +15,7 @@ PKGS=(
   yosys                    # resource estimates
   gnuplot-nox              # plots
   libgsl-dev               # iterative-reconvolution fits (the classical baseline)
+  slurm-wlm munge          # fligru sweep --executor slurm (and its single-node test)
 )
 
 missing=()

@@ -122,6 +122,7 @@ unsigned char *tu_read_all(const char *path, size_t *len)
     fseek(f, 0, SEEK_SET);
     unsigned char *b = malloc((size_t)n + 1);
     *len = fread(b, 1, (size_t)n, f);
+    b[*len] = 0;   /* text files can be used as C strings */
     fclose(f);
     return b;
 }

@@ -23,7 +23,8 @@ int tu_exists(const char *path);
  * used to prove no temporary output was left behind. */
 int tu_count_tmp(const char *dir);
 
-/* Reads a whole file (binary) into a malloc'd buffer; *len gets its size. */
+/* Reads a whole file (binary) into a malloc'd buffer, NUL-terminated; *len gets
+ * its size. */
 unsigned char *tu_read_all(const char *path, size_t *len);
 
 #endif

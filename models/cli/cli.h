@@ -21,6 +21,8 @@ int cmd_vectors(int argc, char **argv);
 int cmd_cosim(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_distill(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);    /* bench/sweep (linked from bench/CMakeLists.txt) */
+int cmd_collect(int argc, char **argv);
 int cmd_lifetime(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
 int cmd_compare(int argc, char **argv);

@@ -26,6 +26,8 @@ static const cli_command commands[] = {
     {"train",    cmd_train,    "train a Seq2Seq model (Adam, early stopping, QAT) from a YAML config"},
     {"distill",  cmd_distill,  "distil a student from a teacher model (KD loss, QAT)"},
     {"info",     cmd_info,     "dtype and shape of .npy files"},
+    {"sweep",    cmd_sweep,    "design-space sweep: accuracy, timing, resources per point -> results.csv"},
+    {"collect",  cmd_collect,  "merge a sweep run directory's per-point results into results.csv"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -1,0 +1,75 @@
+/* sweep_internal.h - what the sweep's modules share (not a public API). */
+#ifndef FLIGRU_SWEEP_INTERNAL_H
+#define FLIGRU_SWEEP_INTERNAL_H
+
+#include <stdio.h>
+#include "sweep.h"
+#include "fligru/fxmodel.h"
+#include "fligru/synth.h"
+#include "fligru/train.h"
+#include "fligru/yaml.h"
+
+/* ---- constraints (expr.c) ----------------------------------------------------
+ * A tiny arithmetic language over the axes: numbers, axis names, the aliases
+ * P (lanes), H (max of enc_hidden, dec_hidden), T (steps); the enum words
+ * (seq2seq, seq2seqlite, table, hard, pixel_major, gate_major, true, false);
+ * "quoted" device names; + - * / %, comparisons (also ≤ ≥), && || !, min(a,b),
+ * max(a,b), parentheses, and "3H" for 3*H. Returns FL_E_INPUT naming node's line. */
+fl_status sweep_expr_eval(const fl_yaml *y, const fl_yaml_node *node, const char *text,
+                          const fl_sweep *s, const fl_sweep_point *p, double *out);
+
+/* ---- per-point configuration (point.c) ---------------------------------------- */
+
+/* Synth parameters of the training set (which = 0), the test set (1) or the
+ * mono-exponential set (2) at the point's T, gate width and C. */
+fl_status sweep_synth_params(const fl_sweep *s, const fl_sweep_point *p, int which, fl_synth_params *out);
+
+/* The training config of a point (is_teacher: the teacher a KD point distils
+ * from); *distill = 1 for a KD student. Paths in it are not set. */
+fl_status sweep_train_config(const fl_sweep *s, const fl_sweep_point *p, int is_teacher,
+                             fl_train_config *c, int *distill);
+
+/* The fixed-point format of a point (fixed-point points only). */
+fl_status sweep_fx_format(const fl_sweep *s, const fl_sweep_point *p, fl_fx_format *f);
+
+/* Canonical text of a training run (everything that determines the model's
+ * bytes) into a malloc'd string; teacher_key: the teacher's id or file hash. */
+char *sweep_model_key(const fl_train_config *c, int distill, const fl_synth_params *data,
+                      const char *teacher_key);
+char *sweep_synth_key(const fl_synth_params *p);
+
+/* Fills p->model_id, p->teacher_id and p->id. */
+fl_status sweep_point_ids(const fl_sweep *s, fl_sweep_point *p);
+
+/* Whether the teacher file may be used for this point (exists, right T and C). */
+int sweep_teacher_file_ok(const fl_sweep *s, const fl_sweep_point *p);
+
+/* ---- hardware (hw.c): the one place that calls bench/hw ------------------------ */
+
+typedef struct {
+    int    have;                                   /* 0: columns left empty */
+    double cycles_per_pixel;
+    long long latency_cycles;
+    double latency_us, pixels_per_s, frames_per_s;
+    long long lut, ff, dsp, bram18, lutram;
+    int    fits;
+    double util_max_pct;
+    long long buffer_bytes;
+    double offchip_gbs;
+    int    mem_ok, rtl_supported;
+} sweep_hw;
+
+/* Loads the device catalog; checks that `name` is in it. */
+fl_status sweep_hw_device_known(const char *catalog, const char *name, int *known);
+/* Checks a point against what the hardware model and the RTL accept; fails with a
+ * message that the caller prefixes with file:line. */
+fl_status sweep_hw_check(const fl_sweep *s, const fl_sweep_point *p);
+fl_status sweep_hw_eval(const fl_sweep *s, const fl_sweep_point *p, sweep_hw *out);
+/* The hardware model's calibration as text, part of every point's id. */
+void sweep_hw_key(char *buf, size_t n);
+
+/* ---- files (point.c) --------------------------------------------------------- */
+void  sweep_row_prefix(const fl_sweep *s, const fl_sweep_point *p, size_t k, char *buf, size_t n);
+extern const char *const SWEEP_CSV_HEADER;
+
+#endif
