@@ -19,18 +19,6 @@
 #include "fligru/metrics.h"
 #include "fligru/model_io.h"
 
-static int exists(const char *path)
-{
-    struct stat sb;
-    return stat(path, &sb) == 0;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* An exclusive lock on path (created), held until unlock: one process trains a
  * model or writes a data set while the others wait, then find it cached. The
@@ -113,7 +101,7 @@ static fl_status ensure_data(const fl_sweep_opts *o, const fl_synth_params *sp, 
         st = check_key(path, key);
     }
     snprintf(path, sizeof path, "%s/complete", dir);
-    if (!st && !exists(path)) {
+    if (!st && !sweep_exists(path)) {
         st = fl_synth_write_dir(sp, dir);
         if (!st) st = write_text(path, key);
     }
@@ -162,7 +150,7 @@ static fl_status ensure_model(const fl_sweep *s, const fl_sweep_opts *o, const f
         snprintf(path, sizeof path, "%s/models/%s.key", o->cache, id);
         st = check_key(path, key);
     }
-    if (!st && !exists(model)) {
+    if (!st && !sweep_exists(model)) {
         snprintf(c.train_dirs[0], sizeof c.train_dirs[0], "%s", data_dir);
         c.n_train_dirs = 1;
         c.val_dir[0] = 0;
@@ -174,14 +162,14 @@ static fl_status ensure_model(const fl_sweep *s, const fl_sweep_opts *o, const f
         fl_train_opts to = {.config_path = is_teacher || fl_sweep_int(p, FL_AX_NETWORK) == 0 ? s->teacher_cfg
                                            : distill ? s->distill_cfg : s->student_cfg,
                             .cfg = &c, .output = model, .teacher = distill ? teacher_path : NULL,
-                            .resume = exists(c.checkpoint) ? c.checkpoint : NULL, .command = cmd,
+                            .resume = sweep_exists(c.checkpoint) ? c.checkpoint : NULL, .command = cmd,
                             .progress = FL_PROGRESS_LINES};
         fprintf(stderr, "sweep: training %s model %s%s\n", distill ? "a distilled" : is_teacher ? "the teacher" : "a",
                 id, to.resume ? " (resuming its checkpoint)" : "");
         fl_train_result r;
-        double t0 = now_s();
+        double t0 = sweep_now_s();
         st = fl_train_run(&to, &r);
-        *seconds = now_s() - t0;
+        *seconds = sweep_now_s() - t0;
     }
     if (fd >= 0) unlock_file(fd);
     free(key);
@@ -347,7 +335,7 @@ fl_status fl_sweep_run_point(const fl_sweep *s, const fl_sweep_opts *o, const ch
     snprintf(dir, sizeof dir, "%s/points", run_dir);
     snprintf(out, sizeof out, "%s/%s.json", dir, p->id);
     snprintf(failed, sizeof failed, "%s/%s.failed.json", dir, p->id);
-    if (exists(out)) return FL_OK;
+    if (sweep_exists(out)) return FL_OK;
     fl_status st = fl_mkdir_p(dir);
     if (st) return st;
     if (o->threads > 0) fl_set_threads(o->threads);

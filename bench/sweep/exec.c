@@ -17,18 +17,6 @@
 
 #include "fligru/io.h"
 
-static int exists(const char *path)
-{
-    struct stat sb;
-    return stat(path, &sb) == 0;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static char *slurp(const char *path)
 {
@@ -210,7 +198,7 @@ out:
 
 void fl_sweep_plots(const char *run_dir, const char *script)
 {
-    if (!script || !script[0] || !exists(script)) return;
+    if (!script || !script[0] || !sweep_exists(script)) return;
     pid_t pid = fork();
     if (pid == 0) {
         execlp("sh", "sh", script, run_dir, (char *)NULL);
@@ -299,7 +287,7 @@ static int blocked(const fl_sweep *s, const fl_sweep_opts *o, const child *run, 
         if (!need[a][0]) continue;
         char path[FL_SWEEP_PATH_MAX + 64];
         snprintf(path, sizeof path, "%s/models/%s.safetensors", o->cache, need[a]);
-        if (exists(path)) continue;
+        if (sweep_exists(path)) continue;
         for (int i = 0; i < nrun; ++i) {
             const fl_sweep_point *q = &s->points[run[i].k];
             if (!strcmp(q->model_id, need[a]) || !strcmp(q->teacher_id, need[a])) return 1;
@@ -323,13 +311,13 @@ fl_status fl_sweep_run_local(const fl_sweep *s, const fl_sweep_opts *o, const ch
     for (size_t k = 0; k < s->n_points; ++k) {
         char path[FL_SWEEP_PATH_MAX + 64];
         snprintf(path, sizeof path, "%s/points/%s.json", run_dir, s->points[k].id);
-        if (exists(path)) ++done;
+        if (sweep_exists(path)) ++done;
         else pending[np++] = k;
     }
     start_done = done;
     *failed = 0;
     int nrun = 0;
-    const double t0 = now_s();
+    const double t0 = sweep_now_s();
     double last = 0;
     progress(mode, s->n_points, done, 0, 0, NAN, np == 0);
     while (np > 0 || nrun > 0) {
@@ -367,7 +355,7 @@ fl_status fl_sweep_run_local(const fl_sweep *s, const fl_sweep_opts *o, const ch
                 if (run[i].pid == pid) {
                     char path[FL_SWEEP_PATH_MAX + 64];
                     snprintf(path, sizeof path, "%s/points/%s.json", run_dir, s->points[run[i].k].id);
-                    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && exists(path)) ++done;
+                    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && sweep_exists(path)) ++done;
                     else {
                         ++*failed;
                         if (mode != 3)
@@ -381,19 +369,19 @@ fl_status fl_sweep_run_local(const fl_sweep *s, const fl_sweep_opts *o, const ch
                     break;
                 }
             const size_t fin = done - start_done + *failed;
-            const double el = now_s() - t0;
+            const double el = sweep_now_s() - t0;
             const double eta = fin ? el / (double)fin * (double)(np + (size_t)nrun) : NAN;
             progress(mode, s->n_points, done, *failed, (size_t)nrun, eta, np == 0 && nrun == 0);
-            last = now_s();
+            last = sweep_now_s();
             continue;
         }
         if (pid < 0 && errno != EINTR && errno != ECHILD) break;
-        if (mode == 2 && now_s() - last > 1.0) {
+        if (mode == 2 && sweep_now_s() - last > 1.0) {
             const size_t fin = done - start_done + *failed;
-            const double el = now_s() - t0;
+            const double el = sweep_now_s() - t0;
             progress(mode, s->n_points, done, *failed, (size_t)nrun,
                      fin ? el / (double)fin * (double)(np + (size_t)nrun) : NAN, 0);
-            last = now_s();
+            last = sweep_now_s();
         }
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
@@ -438,7 +426,7 @@ fl_status fl_sweep_run_slurm(const fl_sweep *s, const fl_sweep_opts *o, const ch
     for (size_t k = 0; k < s->n_points; ++k) {
         char pp[FL_SWEEP_PATH_MAX + 64];
         snprintf(pp, sizeof pp, "%s/points/%s.json", run_dir, s->points[k].id);
-        if (!exists(pp)) {
+        if (!sweep_exists(pp)) {
             fprintf(f.fp, "%zu\n", k);
             ++m;
         }

@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fligru/model_io.h"
@@ -267,4 +269,17 @@ void sweep_row_prefix(const fl_sweep *s, const fl_sweep_point *p, size_t k, char
              fl_sweep_int(p, FL_AX_ENGINES), p->v[FL_AX_CLOCK_MHZ], s->devices[fl_sweep_int(p, FL_AX_DEVICE)],
              fl_sweep_int(p, FL_AX_DATAFLOW) ? "gate_major" : "pixel_major", fl_sweep_int(p, FL_AX_STEPS),
              p->v[FL_AX_GATE_WIDTH_NS]);
+}
+
+int sweep_exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+double sweep_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }

@@ -72,4 +72,8 @@ void sweep_hw_key(char *buf, size_t n);
 void  sweep_row_prefix(const fl_sweep *s, const fl_sweep_point *p, size_t k, char *buf, size_t n);
 extern const char *const SWEEP_CSV_HEADER;
 
+/* Small helpers shared by eval.c and exec.c (point.c). */
+int    sweep_exists(const char *path);   /* stat() succeeds                    */
+double sweep_now_s(void);                /* CLOCK_MONOTONIC, seconds            */
+
 #endif
