@@ -229,3 +229,47 @@ function(fligru_config_expand NAME)
     set(FLC_${k} ${C_${k}} PARENT_SCOPE)
   endforeach()
 endfunction()
+
+# fligru_verilate(TARGET PREFIX DIR [SYSTEMC] GARGS -G...): verilates fligru_top
+# (the sources of rtl/fligru.f, waivers rtl/lint.vlt, -Wall) into TARGET with
+# the settings every model here shares. Build time: the generated trace code
+# (used only to dump a failing run) is megabytes per model, and -O3 on it took
+# minutes per configuration, so it is compiled at -O0 and the model at -O1; the
+# Verilator runtime is left out of TARGET because fligru_verilated(_sc)
+# compiles it once for every model.
+function(fligru_verilate TARGET PREFIX DIR)
+  cmake_parse_arguments(V "SYSTEMC" "" "GARGS" ${ARGN})
+  file(STRINGS ${PROJECT_SOURCE_DIR}/rtl/fligru.f lines)
+  set(rtl_sources "")
+  foreach(line ${lines})
+    if(line MATCHES "^rtl/.*\\.sv$")
+      list(APPEND rtl_sources ${PROJECT_SOURCE_DIR}/${line})
+    endif()
+  endforeach()
+  set(sc "")
+  if(V_SYSTEMC)
+    set(sc SYSTEMC)
+  endif()
+  verilate(${TARGET} ${sc}
+    SOURCES ${PROJECT_SOURCE_DIR}/rtl/lint.vlt ${rtl_sources}
+    TOP_MODULE fligru_top
+    PREFIX ${PREFIX}
+    DIRECTORY ${DIR}
+    INCLUDE_DIRS ${PROJECT_SOURCE_DIR}/rtl
+    TRACE_FST
+    OPT_FAST -O1
+    OPT_SLOW -O0
+    VERILATOR_ARGS -Wall ${V_GARGS})
+  get_target_property(srcs ${TARGET} SOURCES)
+  set(keep "")
+  foreach(src ${srcs})
+    if(src MATCHES "/include/verilated[a-z_]*\\.cpp$")
+      continue()
+    endif()
+    if(src MATCHES "__Trace__")
+      set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS -O0)
+    endif()
+    list(APPEND keep ${src})
+  endforeach()
+  set_property(TARGET ${TARGET} PROPERTY SOURCES ${keep})
+endfunction()
