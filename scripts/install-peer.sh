@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what bench/peer_torch.py needs: Debian's PyTorch (1.13) and NumPy for
+# Install what bench/speed/peer_torch.py needs: Debian's PyTorch (1.13) and NumPy for
 # /usr/bin/python3. Only the PyTorch peer benchmark uses them; `make test` never
 # does, so scripts/install-deps.sh leaves them out (python3-torch pulls in a few
 # hundred MB). Idempotent: returns at once when both are installed.

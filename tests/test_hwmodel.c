@@ -1,4 +1,4 @@
-/* test_hwmodel.c - the analytic hardware models (bench/hw/hwmodel.h) against the
+/* test_hwmodel.c - the analytic hardware models (bench/hw/include/fligru_hw/hwmodel.h) against the
  * RTL's measured cycles, the yosys calibration runs, and hand-computed cases. */
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hwmodel.h"
+#include "fligru_hw/hwmodel.h"
 #include "testutil.h"
 
 #define CYCLES_CSV  FLIGRU_SOURCE_DIR "/results/rtl/cycles.csv"

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sweep.h"
+#include "fligru_sweep/sweep.h"
 #include "sweep_internal.h"
 #include "testutil.h"
 

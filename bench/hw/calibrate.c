@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hwmodel.h"
+#include "fligru_hw/hwmodel.h"
 
 #define MAX_ROWS 256
 

@@ -1,6 +1,6 @@
 /* hwmodel.c - analytic timing, resource, memory and device models (hwmodel.h).
  * docs/sweep.md derives every formula; docs/rtl.md describes the schedule. */
-#include "hwmodel.h"
+#include "fligru_hw/hwmodel.h"
 
 #include <ctype.h>
 #include <errno.h>

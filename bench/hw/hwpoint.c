@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hwmodel.h"
+#include "fligru_hw/hwmodel.h"
 
 typedef struct {
     fl_hw_timing t;

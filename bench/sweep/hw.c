@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "hwmodel.h"
+#include "fligru_hw/hwmodel.h"
 
 /* Float points (weight_bits 0) have no datapath to size: their hardware point uses
  * the base format's widths, and only the width-independent timing is reported. */

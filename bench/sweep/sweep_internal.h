@@ -3,7 +3,7 @@
 #define FLIGRU_SWEEP_INTERNAL_H
 
 #include <stdio.h>
-#include "sweep.h"
+#include "fligru_sweep/sweep.h"
 #include "fligru/fxmodel.h"
 #include "fligru/synth.h"
 #include "fligru/train.h"

@@ -2,7 +2,7 @@
  *
  * A model file holds the parameters of an fl_s2s under PyTorch's names, float32,
  * and its configuration in "__metadata__", so that one file rebuilds the network
- * here and in PyTorch (bench/peer_torch.py; docs/model-files.md):
+ * here and in PyTorch (bench/speed/peer_torch.py; docs/model-files.md):
  *
  *   encoder.weight_ih_l{k} [3E, I or E]   encoder.weight_hh_l{k} [3E, E]
  *   encoder.bias_ih_l{k}   [3E]           encoder.bias_hh_l{k}   [3E]  (reset-after only)

@@ -1,7 +1,7 @@
 /* fligru/safetensors.h - named tensors in the safetensors format, read and written in C.
  *
  * The checkpoint format shared with PyTorch (the `safetensors` package, and
- * bench/peer_torch.py's twenty-line reader). A file is
+ * bench/speed/peer_torch.py's twenty-line reader). A file is
  *
  *     u64 little-endian N | N bytes of JSON header, space-padded | data buffer
  *

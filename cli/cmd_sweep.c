@@ -1,7 +1,7 @@
 /* cmd_sweep.c - `fligru sweep CONFIG.yaml`: a design-space grid -> results/<run>/
- * (bench/sweep/sweep.h; docs/sweep-run.md). */
+ * (bench/sweep/include/fligru_sweep/sweep.h; docs/sweep-run.md). */
 #include "cli.h"
-#include "sweep.h"
+#include "fligru_sweep/sweep.h"
 
 #include <getopt.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* cmd_collect.c - `fligru collect RUN_DIR`: results.csv from a sweep's per-point
  * files (after a Slurm job array, or any partial run). */
 #include "cli.h"
-#include "sweep.h"
+#include "fligru_sweep/sweep.h"
 
 #include <getopt.h>
 #include <stdio.h>
