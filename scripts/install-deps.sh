@@ -16,6 +16,7 @@ PKGS=(
   gnuplot-nox              # plots
   libgsl-dev               # iterative-reconvolution fits (the classical baseline)
   slurm-wlm munge          # fligru sweep --executor slurm (and its single-node test)
+  python3-torch python3-h5py  # scripts/convert-torch.py, convert-keras.py and their tests (/usr/bin/python3)
 )
 
 missing=()
