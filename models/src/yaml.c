@@ -42,38 +42,94 @@ static fl_yaml_node *node_new(fl_yaml_kind k, int line)
     return n;
 }
 
+/* Grows an array of n elements for element n: capacity doubles at each power of
+ * two, so a map or list of a million items costs O(n) copying, not O(n^2). */
+static int grow(void **arr, size_t n, size_t elem)
+{
+    if (n != 0 && (n & (n - 1)) != 0) return 0;
+    void *p = realloc(*arr, (n ? 2 * n : 1) * elem);
+    if (!p) return -1;
+    *arr = p;
+    return 0;
+}
+
 static int node_push(fl_yaml_node *parent, fl_yaml_node *child, char *key, int key_line)
 {
-    size_t m = parent->n + 1;
-    fl_yaml_node **it = realloc(parent->items, m * sizeof *it);
-    if (!it) return -1;
-    parent->items = it;
+    size_t i = parent->n;
+    if (grow((void **)&parent->items, i, sizeof *parent->items)) return -1;
     if (parent->kind == FL_YAML_MAP) {
-        char **ks = realloc(parent->keys, m * sizeof *ks);
-        if (!ks) return -1;
-        parent->keys = ks;
-        int *kl = realloc(parent->key_lines, m * sizeof *kl);
-        if (!kl) return -1;
-        parent->key_lines = kl;
-        ks[parent->n] = key;
-        kl[parent->n] = key_line;
+        if (grow((void **)&parent->keys, i, sizeof *parent->keys) ||
+            grow((void **)&parent->key_lines, i, sizeof *parent->key_lines))
+            return -1;
+        parent->keys[i] = key;
+        parent->key_lines[i] = key_line;
     }
-    it[parent->n] = child;
+    parent->items[i] = child;
     child->parent = parent;
     if (parent->kind == FL_YAML_MAP) {
         child->name = strdup(key);
     } else {
         char buf[32];
-        snprintf(buf, sizeof buf, "[%zu]", parent->n);
+        snprintf(buf, sizeof buf, "[%zu]", i);
         child->name = strdup(buf);
     }
-    parent->n = m;
+    parent->n = i + 1;
     return child->name ? 0 : -1;
+}
+
+/* ---- duplicate keys: a hash set of key indices per map ------------------- */
+
+/* Open addressing, load factor at most 1/2. A linear scan of the keys seen so
+ * far made a config of 40k keys take 13 s (issue 13). */
+typedef struct {
+    size_t *slot;   /* key index + 1; 0 = empty */
+    size_t  cap;    /* power of two */
+} keyset;
+
+static size_t key_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;   /* FNV-1a */
+    for (; *s; ++s) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return (size_t)h;
+}
+
+/* Index of key among keys[] (as recorded in ks), or -1 when absent. */
+static long keyset_find(const keyset *ks, char *const *keys, const char *key)
+{
+    if (!ks->cap) return -1;
+    for (size_t i = key_hash(key) & (ks->cap - 1);; i = (i + 1) & (ks->cap - 1)) {
+        if (!ks->slot[i]) return -1;
+        if (!strcmp(keys[ks->slot[i] - 1], key)) return (long)(ks->slot[i] - 1);
+    }
+}
+
+static void keyset_put(keyset *ks, char *const *keys, size_t idx)
+{
+    size_t i = key_hash(keys[idx]) & (ks->cap - 1);
+    while (ks->slot[i]) i = (i + 1) & (ks->cap - 1);
+    ks->slot[i] = idx + 1;
+}
+
+/* Records keys[n-1], rehashing when the table is half full. */
+static int keyset_add(keyset *ks, char *const *keys, size_t n)
+{
+    if (2 * n > ks->cap) {
+        size_t cap = ks->cap ? 2 * ks->cap : 16;
+        size_t *s = calloc(cap, sizeof *s);
+        if (!s) return -1;
+        free(ks->slot);
+        ks->slot = s;
+        ks->cap = cap;
+        for (size_t k = 0; k + 1 < n; ++k) keyset_put(ks, keys, k);
+    }
+    keyset_put(ks, keys, n - 1);
+    return 0;
 }
 
 typedef struct {
     yaml_parser_t p;
     const char *file;
+    int depth;      /* open maps and lists around the node being parsed */
 } parse_ctx;
 
 static fl_status parse_error(parse_ctx *c)
@@ -86,48 +142,86 @@ static fl_status parse_error(parse_ctx *c)
 /* Parses one node whose first event is ev (consumed by the caller). */
 static fl_status parse_node(parse_ctx *c, yaml_event_t *ev, fl_yaml_node **out);
 
+/* Reads a map key (a plain scalar, not yet in the map) and the value's first event. */
+static fl_status parse_key(parse_ctx *c, fl_yaml_node *n, const keyset *ks, yaml_event_t *ev, char **key)
+{
+    int key_line = (int)ev->start_mark.line + 1;
+    if (ev->type != YAML_SCALAR_EVENT) {
+        yaml_event_delete(ev);
+        return fl_fail(FL_E_INPUT, "%s:%d: keys must be plain scalars", c->file, key_line);
+    }
+    *key = strdup((const char *)ev->data.scalar.value);
+    yaml_event_delete(ev);
+    if (!*key) return fl_fail(FL_E_NOMEM, "%s: out of memory", c->file);
+    long first = keyset_find(ks, n->keys, *key);
+    fl_status st = FL_OK;
+    if (first >= 0)
+        st = fl_fail(FL_E_INPUT, "%s:%d: %s: key given twice (first on line %d)", c->file, key_line, *key,
+                     n->key_lines[first]);
+    else if (!yaml_parser_parse(&c->p, ev))
+        st = parse_error(c);
+    if (st) {
+        free(*key);
+        *key = NULL;
+    }
+    return st;
+}
+
 static fl_status parse_children(parse_ctx *c, fl_yaml_node *n, yaml_event_type_t end)
 {
-    for (;;) {
+    keyset ks = {NULL, 0};
+    fl_status st = FL_OK;
+    while (!st) {
         yaml_event_t ev;
-        if (!yaml_parser_parse(&c->p, &ev)) return parse_error(c);
+        if (!yaml_parser_parse(&c->p, &ev)) {
+            st = parse_error(c);
+            break;
+        }
         if (ev.type == end) {
             yaml_event_delete(&ev);
-            return FL_OK;
+            break;
         }
         char *key = NULL;
         int key_line = (int)ev.start_mark.line + 1;
-        if (n->kind == FL_YAML_MAP) {
-            if (ev.type != YAML_SCALAR_EVENT) {
-                yaml_event_delete(&ev);
-                return fl_fail(FL_E_INPUT, "%s:%d: keys must be plain scalars", c->file, key_line);
-            }
-            key = strdup((const char *)ev.data.scalar.value);
-            yaml_event_delete(&ev);
-            if (!key) return fl_fail(FL_E_NOMEM, "%s: out of memory", c->file);
-            for (size_t i = 0; i < n->n; ++i)
-                if (!strcmp(n->keys[i], key)) {
-                    fl_status st = fl_fail(FL_E_INPUT, "%s:%d: %s: key given twice (first on line %d)",
-                                           c->file, key_line, key, n->key_lines[i]);
-                    free(key);
-                    return st;
-                }
-            if (!yaml_parser_parse(&c->p, &ev)) {
-                free(key);
-                return parse_error(c);
-            }
-        }
+        if (n->kind == FL_YAML_MAP && (st = parse_key(c, n, &ks, &ev, &key))) break;
         fl_yaml_node *child = NULL;
-        fl_status st = parse_node(c, &ev, &child);
-        if (st == FL_OK && node_push(n, child, key, key_line) != 0) {
+        if ((st = parse_node(c, &ev, &child))) {
+            free(key);
+        } else if (node_push(n, child, key, key_line) != 0 ||
+                   (key && keyset_add(&ks, n->keys, n->n) != 0)) {
+            /* once pushed, child and key belong to n (freed with it) */
+            if (n->n == 0 || n->items[n->n - 1] != child) {
+                node_free(child);
+                free(key);
+            }
             st = fl_fail(FL_E_NOMEM, "%s: out of memory", c->file);
-            node_free(child);
-            free(key);
-        } else if (st != FL_OK) {
-            free(key);
         }
-        if (st) return st;
     }
+    free(ks.slot);
+    return st;
+}
+
+/* Maps and lists nest at most FL_YAML_MAX_DEPTH deep: no config means more, and
+ * the tree is built and freed recursively (40,000 '[' crashed the stack). */
+static fl_status parse_collection(parse_ctx *c, yaml_event_t *ev, fl_yaml_node **out)
+{
+    int line = (int)ev->start_mark.line + 1;
+    int map = ev->type == YAML_MAPPING_START_EVENT;
+    yaml_event_delete(ev);
+    if (c->depth >= FL_YAML_MAX_DEPTH)
+        return fl_fail(FL_E_INPUT, "%s:%d: nested deeper than %d levels of maps and lists", c->file, line,
+                       FL_YAML_MAX_DEPTH);
+    fl_yaml_node *n = node_new(map ? FL_YAML_MAP : FL_YAML_SEQ, line);
+    if (!n) return fl_fail(FL_E_NOMEM, "%s: out of memory", c->file);
+    ++c->depth;
+    fl_status st = parse_children(c, n, map ? YAML_MAPPING_END_EVENT : YAML_SEQUENCE_END_EVENT);
+    --c->depth;
+    if (st) {
+        node_free(n);
+        return st;
+    }
+    *out = n;
+    return FL_OK;
 }
 
 static fl_status parse_node(parse_ctx *c, yaml_event_t *ev, fl_yaml_node **out)
@@ -147,14 +241,8 @@ static fl_status parse_node(parse_ctx *c, yaml_event_t *ev, fl_yaml_node **out)
         if (!n || !n->value) st = fl_fail(FL_E_NOMEM, "%s: out of memory", c->file);
         break;
     case YAML_SEQUENCE_START_EVENT:
-    case YAML_MAPPING_START_EVENT: {
-        int map = ev->type == YAML_MAPPING_START_EVENT;
-        yaml_event_delete(ev);
-        n = node_new(map ? FL_YAML_MAP : FL_YAML_SEQ, line);
-        if (!n) return fl_fail(FL_E_NOMEM, "%s: out of memory", c->file);
-        st = parse_children(c, n, map ? YAML_MAPPING_END_EVENT : YAML_SEQUENCE_END_EVENT);
-        break;
-    }
+    case YAML_MAPPING_START_EVENT:
+        return parse_collection(c, ev, out);
     case YAML_ALIAS_EVENT:
         yaml_event_delete(ev);
         return fl_fail(FL_E_INPUT, "%s:%d: YAML aliases (*name) are not supported in configs",

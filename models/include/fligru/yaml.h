@@ -21,6 +21,10 @@
  *
  * Getters leave *out unchanged when the key is absent (defaults stay) and fail
  * with FL_E_INPUT on a wrong type or a value outside [min, max].
+ *
+ * Limits: nesting at most FL_YAML_MAX_DEPTH levels; parsing time is linear in
+ * the file's size (duplicate keys are found with a hash set); files over 64 MiB
+ * are refused.
  */
 #ifndef FLIGRU_YAML_H
 #define FLIGRU_YAML_H
@@ -32,6 +36,10 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Deepest nesting of maps and lists a config may use (the root map is level 1);
+ * deeper input is refused with its file and line, whatever its size. */
+#define FL_YAML_MAX_DEPTH 32
 
 typedef enum { FL_YAML_SCALAR, FL_YAML_SEQ, FL_YAML_MAP } fl_yaml_kind;
 
