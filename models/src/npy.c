@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const struct {
     fl_dtype t;
@@ -179,6 +180,30 @@ static fl_status read_header(FILE *f, const char *path, fl_npy *a)
     return st;
 }
 
+/* Bytes left in f after the header, or SIZE_MAX when f is not a regular file. */
+static size_t bytes_left(FILE *f)
+{
+    struct stat sb;
+    long pos = ftell(f);
+    if (pos < 0 || fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) return SIZE_MAX;
+    return sb.st_size > pos ? (size_t)(sb.st_size - pos) : 0;
+}
+
+/* The declared shape is compared with the file's size before anything is
+ * allocated: a 100-byte file declaring 2^40 elements is refused as truncated. */
+static fl_status read_data(FILE *f, const char *path, const fl_npy *hdr, fl_npy *a)
+{
+    size_t want = hdr->count * fl_dtype_size(hdr->dtype), left = bytes_left(f);
+    if (left != SIZE_MAX && left < want)
+        return fl_fail(FL_E_INPUT, "%s: truncated: shape needs %zu data bytes, file has %zu", path, want, left);
+    if (fl_npy_alloc(a, hdr->dtype, hdr->ndim, hdr->shape))
+        return fl_fail(FL_E_NOMEM, "%s: cannot allocate %zu bytes for its data", path, want);
+    size_t got = fread(a->data, 1, want, f);
+    if (got == want) return FL_OK;
+    fl_npy_free(a);
+    return fl_fail(FL_E_INPUT, "%s: truncated: shape needs %zu data bytes, file has %zu", path, want, got);
+}
+
 fl_status fl_npy_load(const char *path, fl_npy *a)
 {
     memset(a, 0, sizeof *a);
@@ -187,16 +212,7 @@ fl_status fl_npy_load(const char *path, fl_npy *a)
     fl_npy hdr;
     memset(&hdr, 0, sizeof hdr);
     fl_status st = read_header(f, path, &hdr);
-    if (st == FL_OK) st = fl_npy_alloc(a, hdr.dtype, hdr.ndim, hdr.shape);
-    if (st == FL_OK) {
-        size_t want = a->count * fl_dtype_size(a->dtype);
-        size_t got = fread(a->data, 1, want, f);
-        if (got != want) {
-            st = fl_fail(FL_E_INPUT, "%s: truncated: shape needs %zu data bytes, file has %zu",
-                         path, want, got);
-            fl_npy_free(a);
-        }
-    }
+    if (st == FL_OK) st = read_data(f, path, &hdr, a);
     fclose(f);
     return st;
 }
@@ -218,12 +234,12 @@ static double elem_as_f64(const void *d, fl_dtype t, size_t i)
     return 0.0;
 }
 
-fl_status fl_npy_load_f32(const char *path, fl_npy *a)
+/* Replaces a by its float32 conversion (a is freed on failure too). */
+static fl_status to_f32(fl_npy *a)
 {
-    fl_status st = fl_npy_load(path, a);
-    if (st || a->dtype == FL_F32) return st;
+    if (a->dtype == FL_F32) return FL_OK;
     fl_npy out;
-    st = fl_npy_alloc(&out, FL_F32, a->ndim, a->shape);
+    fl_status st = fl_npy_alloc(&out, FL_F32, a->ndim, a->shape);
     if (st) {
         fl_npy_free(a);
         return st;
@@ -233,6 +249,32 @@ fl_status fl_npy_load_f32(const char *path, fl_npy *a)
     fl_npy_free(a);
     *a = out;
     return FL_OK;
+}
+
+fl_status fl_npy_load_f32(const char *path, fl_npy *a)
+{
+    fl_status st = fl_npy_load(path, a);
+    return st ? st : to_f32(a);
+}
+
+fl_status fl_npy_load_data(const char *path, const char *what, fl_npy *a)
+{
+    fl_status st = fl_npy_load(path, a);
+    if (st) return st;
+    char s[160];
+    fl_npy_shape_str(a, s, sizeof s);
+    if (a->dtype != FL_F32 && a->dtype != FL_F64)
+        st = fl_fail(FL_E_INPUT, "%s: dtype %s, expected float32 or float64", path, fl_dtype_name(a->dtype));
+    else if (a->count == 0)
+        st = fl_fail(FL_E_INPUT, "%s: shape %s is empty", path, s);
+    if (st) {
+        fl_npy_free(a);
+        return st;
+    }
+    /* After the conversion: a float64 beyond float's range is caught as Inf. */
+    if ((st = to_f32(a))) return st;
+    if ((st = fl_npy_check_finite(a, path, what))) fl_npy_free(a);
+    return st;
 }
 
 /* ---- writing ----------------------------------------------------------- */

@@ -51,6 +51,12 @@ fl_status fl_npy_load(const char *path, fl_npy *a);
 /* Reads and converts to float32 (any numeric dtype; float64 is rounded). */
 fl_status fl_npy_load_f32(const char *path, fl_npy *a);
 
+/* The one rule for an array that a network reads (predict, vectors): float32 or
+ * float64 (TPSFs are normalised, never raw counts), at least one element, every
+ * value finite. Returned as float32 (float64 rounded; a value beyond float's
+ * range becomes Inf and is refused). Errors name the file and `what`. */
+fl_status fl_npy_load_data(const char *path, const char *what, fl_npy *a);
+
 /* Writes atomically (temporary name, then rename). */
 fl_status fl_npy_save(const char *path, const fl_npy *a);
 /* Writes the header and data to an already-open stream (for staged outputs). */
