@@ -77,17 +77,20 @@ static int check_q(const char *name, fl_fx_q q, fx_problem *p)
 static int check_act(const char *name, const fl_fx_act *a, const fl_fx_format *f, fx_problem *p)
 {
     char field[48];
-    if (a->kind == FL_FX_ACT_HARD) return 0;
-    if (a->kind != FL_FX_ACT_TABLE) {
+    if (a->kind != FL_FX_ACT_TABLE && a->kind != FL_FX_ACT_HARD) {
         snprintf(field, sizeof field, "%s.kind", name);
         return problem(p, field, "%d is neither table nor hard", (int)a->kind);
     }
+    /* Size and range are checked whatever the kind: a hard activation ignores
+     * them, but they are written into the model file (1 << size_log2), whose
+     * loader checks them again. */
     snprintf(field, sizeof field, "%s.size", name);
     if (a->size_log2 < 1 || a->size_log2 > 16)
         return problem(p, field, "2^%d entries: the size must be a power of two from 2 to 65536", a->size_log2);
     snprintf(field, sizeof field, "%s.range", name);
     if (a->range_log2 < -8 || a->range_log2 > 16)
         return problem(p, field, "2^%d: the range must be a power of two from 2^-8 to 2^16", a->range_log2);
+    if (a->kind == FL_FX_ACT_HARD) return 0;   /* no table: the gate's LSB does not matter */
     snprintf(field, sizeof field, "%s.size", name);
     const int k = f->gate.frac + a->range_log2 + 1 - a->size_log2;
     if (k < 0)

@@ -329,6 +329,12 @@ static fl_status read_format(const fl_st_file *f, const char *path, fl_s2s_confi
 
 fl_status fl_fx_save(const char *path, const fl_fx_model *q, const fl_meta_kv *meta, size_t nmeta)
 {
+    /* The loader runs the same check: never write a file it would refuse (and
+     * format_meta shifts by size_log2, which must be in range first). */
+    char where[300];
+    snprintf(where, sizeof where, "%s: format: ", path);
+    fl_status bad = fl_fx_format_check(&q->fmt, where);
+    if (bad) return bad;
     kv fm[MAX_META];
     const int nf = format_meta(q, fm);
     for (size_t i = 0; i < nmeta; ++i)
