@@ -345,6 +345,7 @@ fl_status fl_synth_write_dir(const fl_synth_params *p, const char *dir)
     fl_npy arr[N_OUT];
     memset(arr, 0, sizeof arr);
     fl_status st = fl_synth_create(p, &s);   /* validates everything first */
+    if (!st) st = fl_synth_check_memory(p);
     if (!st) st = alloc_outputs(s, arr);
     if (!st) st = fl_synth_generate(s, 0, s->n, fl_npy_f32(&arr[OUT_TPSF]), fl_npy_f32(&arr[OUT_TARGET]),
                                     fl_npy_f32(&arr[OUT_PARAMS]), fl_npy_f32(&arr[OUT_IRF]));

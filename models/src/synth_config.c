@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_GATES     100000
 #define MAX_NS        1000.0
@@ -59,6 +60,34 @@ static const char *check_photons(const double ph[2])
     if (!(ph[0] >= 0.0) || !(ph[1] >= ph[0]) || ph[1] > MAX_PHOTONS)
         return "need 0 <= lo <= hi <= 1e9";
     return NULL;
+}
+
+/* ---- memory: the outputs of fl_synth_write_dir -------------------------- */
+
+static double pixel_count(const fl_synth_params *p)
+{
+    return p->image ? (double)p->tiles[0] * p->tiles[1] * p->digit_size * p->digit_size : (double)p->samples;
+}
+
+/* Writes why into buf and returns 1 when tpsf, irf [N,T], target [N,T,C] and
+ * params [N,3] (float32) plus the mask would exceed physical memory: calloc
+ * would succeed on an overcommitting kernel and the OOM killer end the run. */
+static int memory_problem(const fl_synth_params *p, char *buf, size_t n)
+{
+    double need = pixel_count(p) * (4.0 * p->gates * (2 + p->channels) + 12.0 + (p->image ? 1.0 : 0.0));
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    double have = pages > 0 && page > 0 ? (double)pages * (double)page : 0.0;
+    if (have <= 0.0 || need <= have) return 0;
+    snprintf(buf, n, "%.0f samples x %d gates need %.3g GB in memory, this machine has %.3g GB "
+                     "(generate fewer, or in chunks with fl_synth_generate)", pixel_count(p), p->gates,
+             need * 1e-9, have * 1e-9);
+    return 1;
+}
+
+fl_status fl_synth_check_memory(const fl_synth_params *p)
+{
+    char why[256];
+    return memory_problem(p, why, sizeof why) ? fl_fail(FL_E_INPUT, "synth: samples: %s", why) : FL_OK;
 }
 
 static fl_status bad(const char *field, const char *what)
@@ -303,6 +332,9 @@ static fl_status read_root(const fl_yaml *y, const char *path, fl_synth_params *
     const fl_yaml_node *ns = fl_yaml_get(y, r, "samples");
     if (p->image && ns)
         return fl_yaml_fail(y, ns, "not used in image mode (N = pixels of the tiled frame)");
+    char why[256];
+    const fl_yaml_node *big = p->image ? fl_yaml_get(y, r, "image") : ns;
+    if (memory_problem(p, why, sizeof why)) return fl_yaml_fail(y, big ? big : r, "%s", why);
     return FL_OK;
 }
 

@@ -81,6 +81,12 @@ void fl_synth_params_default(fl_synth_params *p);
  * relative irf.file is taken relative to the config file's directory. */
 fl_status fl_synth_params_from_yaml(const char *path, fl_synth_params *p);
 
+/* fl_synth_write_dir holds every output in memory: FL_E_INPUT ("synth: samples:
+ * ... need N GB, this machine has M GB") when they would not fit in the
+ * machine's physical memory. The YAML reader applies it to the config's own
+ * values, naming the line of `samples` (or `image`). */
+fl_status fl_synth_check_memory(const fl_synth_params *p);
+
 /* Range and consistency checks (for parameters set in code). */
 fl_status fl_synth_params_check(const fl_synth_params *p);
 
