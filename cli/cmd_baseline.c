@@ -85,7 +85,8 @@ int cmd_baseline(int argc, char **argv)
     if (rc >= 0) return rc;
     fl_set_threads(o.threads);
     fl_npy in;
-    fl_status st = fl_npy_load_f32(o.in, &in);
+    fl_status st = fl_check_output(o.out, o.in, NULL);
+    if (!st) st = fl_npy_load_f32(o.in, &in);
     if (st) return cli_fail(st);
     size_t empty = 0;
     if (!(st = fl_npy_check_finite(&in, o.in, "TPSF"))) st = run(&o, &in, &empty);

@@ -60,29 +60,6 @@ static fl_status input_layout(const fl_npy *a, const char *in, const char *model
     return FL_OK;
 }
 
-/* float32 or float64 only (TPSFs are normalised, never raw counts), finite. */
-static fl_status load_input(const char *path, fl_npy *x)
-{
-    fl_npy a;
-    fl_status st = fl_npy_load(path, &a);
-    if (st) return st;
-    if (a.dtype == FL_F64) {
-        st = fl_npy_alloc(x, FL_F32, a.ndim, a.shape);
-        for (size_t i = 0; !st && i < a.count; ++i) fl_npy_f32(x)[i] = (float)fl_npy_f64(&a)[i];
-        fl_npy_free(&a);
-        if (st) return st;
-    } else if (a.dtype == FL_F32) {
-        *x = a;
-    } else {
-        st = fl_fail(FL_E_INPUT, "%s: dtype %s, expected float32 or float64", path, fl_dtype_name(a.dtype));
-        fl_npy_free(&a);
-        return st;
-    }
-    /* After the conversion: a float64 beyond float range is caught as Inf. */
-    if ((st = fl_npy_check_finite(x, path, "input"))) fl_npy_free(x);
-    return st;
-}
-
 /* ---- command ---------------------------------------------------------------- */
 
 typedef struct {
@@ -167,10 +144,11 @@ int cmd_predict(int argc, char **argv)
     if (rc >= 0) return rc;
     fl_set_threads(o.threads);
     cli_predictor p = {0};
-    fl_status st = cli_open_model(o.model, &p);
+    fl_status st = fl_check_output(o.out, o.model, o.in, NULL);
+    if (!st) st = cli_open_model(o.model, &p);
     if (st) return cli_fail(st);
     fl_npy x;
-    if ((st = load_input(o.in, &x))) {
+    if ((st = fl_npy_load_data(o.in, "input", &x))) {
         p.release(p.ctx);
         return cli_fail(st);
     }

@@ -2,6 +2,7 @@
  * float model into the integer model of docs/fixed-point.md. */
 #include "cli.h"
 #include "fligru/fxmodel.h"
+#include "fligru/io.h"
 #include "fligru/model_io.h"
 
 #include <getopt.h>
@@ -100,6 +101,7 @@ int cmd_quantize(int argc, char **argv)
     }
     if (argc - optind != 1) return cli_usage_error("quantize", "expected one MODEL.safetensors");
     if (!out) return cli_usage_error("quantize", "-o QMODEL.safetensors is required");
-    fl_status st = run(argv[optind], config, out, cmd);
+    fl_status st = fl_check_output(out, argv[optind], config ? config : "", NULL);
+    if (!st) st = run(argv[optind], config, out, cmd);
     return st ? cli_fail(st) : 0;
 }

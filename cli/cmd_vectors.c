@@ -60,7 +60,7 @@ static fl_status run(const vec_opts *o, const char *cmd)
     fl_status st = fl_fx_load(o->model, &q);
     if (st) return st;
     fl_npy a;
-    if ((st = fl_npy_load_f32(o->in, &a))) {
+    if ((st = fl_npy_load_data(o->in, "input", &a))) {
         fl_fx_model_free(&q);
         return st;
     }

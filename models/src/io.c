@@ -2,6 +2,7 @@
 #include "fligru/io.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,21 @@ void fl_atomic_abort(fl_atomic *f)
     free(f->tmp);
     free(f->path);
     memset(f, 0, sizeof *f);
+}
+
+fl_status fl_check_output(const char *out, ...)
+{
+    struct stat so, si;
+    if (!out || stat(out, &so) != 0) return FL_OK;   /* not there yet: nothing to destroy */
+    va_list ap;
+    va_start(ap, out);
+    const char *in, *same = NULL;
+    while (!same && (in = va_arg(ap, const char *)))
+        if (in[0] && stat(in, &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino) same = in;
+    va_end(ap);
+    if (!same) return FL_OK;
+    return fl_fail(FL_E_INPUT, "%s: is also the input %s; writing it would destroy that input "
+                               "(choose another output name)", out, same);
 }
 
 fl_status fl_mkdir_p(const char *dir)

@@ -237,6 +237,26 @@ static fl_status check_dir(const char *path)
     return FL_OK;
 }
 
+/* One output against every file the run reads: `train -o DATA/tpsf.npy` once
+ * replaced the training data. The checkpoint alone may be the --resume file:
+ * continuing a checkpoint in place is what it is for. */
+static fl_status check_output(const run *R, const char *out, int is_ckpt)
+{
+    const fl_train_opts *o = R->o;
+    const char *resume = o->resume && !is_ckpt ? o->resume : "";
+    fl_status st = fl_check_output(out, o->config_path ? o->config_path : "", o->teacher ? o->teacher : "",
+                                   resume, NULL);
+    for (int d = 0; !st && d <= R->c->n_train_dirs; ++d) {
+        const char *dir = d < R->c->n_train_dirs ? R->c->train_dirs[d] : R->c->val_dir;
+        char *x = dir[0] ? fl_path_join(dir, "tpsf.npy") : NULL, *y = dir[0] ? fl_path_join(dir, "target.npy") : NULL;
+        if (dir[0] && (!x || !y)) st = fl_fail(FL_E_NOMEM, "out of memory");
+        else if (dir[0]) st = fl_check_output(out, x, y, NULL);
+        free(x);
+        free(y);
+    }
+    return st;
+}
+
 static fl_status setup_buffers(run *R)
 {
     size_t most = R->n_train > R->n_val ? R->n_train : R->n_val;
@@ -260,6 +280,9 @@ static fl_status setup_buffers(run *R)
     if (!R->curve || !R->ckpt) return fl_fail(FL_E_NOMEM, "out of memory");
     fl_status st2;
     if ((st2 = check_dir(R->o->output)) || (st2 = check_dir(R->curve)) || (st2 = check_dir(R->ckpt)))
+        return st2;
+    if ((st2 = check_output(R, R->o->output, 0)) || (st2 = check_output(R, R->curve, 0)) ||
+        (st2 = check_output(R, R->ckpt, 1)))
         return st2;
     return FL_OK;
 }

@@ -35,6 +35,13 @@ fl_status fl_atomic_commit(fl_atomic *f);
 /* Closes and removes the temporary; safe on a never-opened (zeroed) handle. */
 void fl_atomic_abort(fl_atomic *f);
 
+/* Refuses (FL_E_INPUT, "OUT: is also the input IN: ...") to write `out` when it
+ * names the same existing file as one of the inputs that follow (a
+ * NULL-terminated list; NULL-able entries may be given as ""): same device
+ * and inode, so another spelling, a symlink or a hard link count too. Commands
+ * call it before reading anything, so an input is never replaced. */
+fl_status fl_check_output(const char *out, ...) __attribute__((sentinel));
+
 /* Creates a directory and its parents (like mkdir -p). */
 fl_status fl_mkdir_p(const char *dir);
 
