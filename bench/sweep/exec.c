@@ -104,8 +104,9 @@ static fl_status read_manifest(const char *run_dir, manifest_row **rows, size_t 
     int first = 1;
     for (char *l = strtok_r(t, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
         if (first) {
-            first = 0;
+            /* a damaged or foreign manifest must not replace results.csv by a header */
             if (strncmp(l, MANIFEST_HEADER, strlen(MANIFEST_HEADER))) break;
+            first = 0;
             continue;
         }
         char *f[5];
@@ -117,8 +118,10 @@ static fl_status read_manifest(const char *run_dir, manifest_row **rows, size_t 
             if (!q) break;
             *q++ = 0;
         }
-        if (i < 4 || strlen(f[1]) != 16) {
+        if (i < 4 || strlen(f[1]) != 16 || strspn(f[1], "0123456789abcdef") != 16 ||
+            strtoull(f[0], NULL, 10) != *n || !*q) {
             free(t);
+            for (size_t k = 0; k < *n; ++k) free((*rows)[k].axes);
             free(*rows);
             return fl_fail(FL_E_INPUT, "%s: malformed line %zu", path, *n + 2);
         }
@@ -138,7 +141,14 @@ static fl_status read_manifest(const char *run_dir, manifest_row **rows, size_t 
         r->axes = strdup(q);
     }
     free(t);
-    if (first) return fl_fail(FL_E_INPUT, "%s: not a sweep manifest", path);
+    if (first || *n == 0) {
+        for (size_t i = 0; i < *n; ++i) free((*rows)[i].axes);
+        free(*rows);
+        *rows = NULL;
+        *n = 0;
+        return fl_fail(FL_E_INPUT, "%s: %s", path, first ? "not a sweep manifest (header damaged or "
+                       "foreign); results.csv left as it was" : "no points; results.csv left as it was");
+    }
     return FL_OK;
 }
 
