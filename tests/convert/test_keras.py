@@ -16,12 +16,12 @@ import subprocess
 import sys
 import time
 
-import numpy as np
-
 try:
     import h5py  # noqa: F401
-except ImportError:
-    print("convert.keras: SKIPPED: python3-h5py is not installed (scripts/install-deps.sh installs it)")
+    import numpy as np
+except ImportError as e:
+    print(f"convert.keras: SKIPPED: {e.name} is missing for {sys.executable} "
+          f"(scripts/install-deps.sh installs python3-h5py)")
     sys.exit(77)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -15,13 +15,13 @@ import subprocess
 import sys
 import time
 
-import numpy as np
-
 try:
+    import numpy as np
     import torch
     from torch import nn
-except ImportError:
-    print("convert.torch: SKIPPED: python3-torch is not installed (scripts/install-deps.sh installs it)")
+except ImportError as e:
+    print(f"convert.torch: SKIPPED: {e.name} is missing for {sys.executable} "
+          f"(scripts/install-deps.sh installs python3-torch)")
     sys.exit(77)
 
 TOL = 1e-5
