@@ -28,7 +28,7 @@ demo: build
 	@bash scripts/demo.sh $(BUILD)
 
 test: build
-	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	@bash scripts/run-tests.sh $(BUILD) -j $(JOBS)
 
 test-asan: deps
 	@cmake --preset asan -DFLIGRU_WERROR=$(WERROR) >build-asan.configure.log 2>&1 \

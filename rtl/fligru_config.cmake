@@ -23,7 +23,7 @@ macro(_fl_config_keys)
   set(_FL_OPTIONS READMEMH SWEEP)
   set(_FL_ONE HIDDEN LANES ENGINES STEPS OUTPUTS PIXELS RESET ORDER ACT ROUNDING WEIGHTS SCALE
               POW2 WFRAC MULT WSCALE BSCALE SEED INTERLEAVE THROTTLE)
-  set(_FL_MULTI INPUT BIAS ACC GATE ACTIVATION STATE OUTPUT SIGMOID TANH)
+  set(_FL_MULTI INPUT BIAS ACC GATE ACTIVATION STATE OUTPUT SIGMOID TANH EXPECT_SAT)
 endmacro()
 
 # fligru_config(NAME key value ...): records the configuration NAME (its
@@ -97,7 +97,8 @@ endfunction()
 #                     each bench reads; the caller adds its header/top names)
 #   FLC_MKMODEL_ARGS  the rtl_mkmodel arguments (--hidden ... --steps)
 #   FLC_READMEMH FLC_SWEEP (TRUE/FALSE), FLC_THROTTLE FLC_SEED FLC_PIXELS FLC_HIDDEN
-#   FLC_LANES FLC_STEPS FLC_ENGINES FLC_INTERLEAVE
+#   FLC_LANES FLC_STEPS FLC_ENGINES FLC_INTERLEAVE FLC_EXPECT_SAT (the saturation
+#                     counters of the RTL bench that must be non-zero: EXPECT_SAT)
 function(fligru_config_expand NAME)
   _fl_config_keys()
   cmake_parse_arguments(X "" "YAML;YAML_NAME;FOR" "ARGS" ${ARGN})
@@ -225,7 +226,7 @@ function(fligru_config_expand NAME)
       set(FLC_${k} FALSE PARENT_SCOPE)
     endif()
   endforeach()
-  foreach(k THROTTLE SEED PIXELS HIDDEN LANES STEPS ENGINES INTERLEAVE)
+  foreach(k THROTTLE SEED PIXELS HIDDEN LANES STEPS ENGINES INTERLEAVE EXPECT_SAT)
     set(FLC_${k} ${C_${k}} PARENT_SCOPE)
   endforeach()
 endfunction()

@@ -31,13 +31,13 @@ module fligru_ctrl #(
   parameter int Engines    = 1,    // E
   parameter int Ctx        = 2,    // contexts (interleaved pixels) per engine
   parameter int Delay      = 0,    // reset-before: phases between part a and part b
-  parameter bit ResetAfter = 1'b1,
+  parameter bit ResetAfter = 1'b1,  // 1: reset-after GRU cell; 0: reset-before
   parameter int InputBits  = 16,   // W_x
   // derived (do not override)
-  parameter int CTXW       = (Ctx > 1) ? $clog2(Ctx) : 1,
-  parameter int STEPW      = (Steps > 1) ? $clog2(Steps) : 1,
-  parameter int ENGW       = (Engines > 1) ? $clog2(Engines) : 1,
-  parameter int DESCW      = 24 + 2 * (1 + Engines + CTXW + 1 + STEPW + 1 + 16)
+  localparam int CTXW       = (Ctx > 1) ? $clog2(Ctx) : 1,  // derived: context index width
+  localparam int STEPW      = (Steps > 1) ? $clog2(Steps) : 1,  // derived: step index width
+  localparam int ENGW       = (Engines > 1) ? $clog2(Engines) : 1,  // derived: engine index width
+  localparam int DESCW      = 24 + 2 * (1 + Engines + CTXW + 1 + STEPW + 1 + 16)  // derived: phase descriptor width (fligru_desc.svh)
 ) (
   input  wire logic                     clk_i,
   input  wire logic                     rst_ni,

@@ -10,16 +10,16 @@
 `default_nettype none
 
 module fligru_ctxmem #(
-  parameter int Hidden     = 32,
-  parameter int Steps      = 135,
-  parameter int Ctx        = 2,
-  parameter int StateBits  = 24,
-  parameter int ActBits    = 16,
-  parameter int InputBits  = 16,
-  parameter bit ResetAfter = 1'b1,
+  parameter int Hidden     = 32,  // H: GRU units (3H gate rows)
+  parameter int Steps      = 135,  // T: time gates per pixel
+  parameter int Ctx        = 2,  // pixels in flight per engine (fligru_top: Interleave or the context count rule)
+  parameter int StateBits  = 24,  // hidden state word
+  parameter int ActBits    = 16,  // activation output word
+  parameter int InputBits  = 16,  // input sample word
+  parameter bit ResetAfter = 1'b1,  // 1: reset-after GRU cell; 0: reset-before
   // derived (do not override)
-  parameter int CTXW       = (Ctx > 1) ? $clog2(Ctx) : 1,
-  parameter int STEPW      = (Steps > 1) ? $clog2(Steps) : 1
+  localparam int CTXW       = (Ctx > 1) ? $clog2(Ctx) : 1,  // derived: context index width
+  localparam int STEPW      = (Steps > 1) ? $clog2(Steps) : 1  // derived: step index width
 ) (
   input  wire logic                         clk_i,
   input  wire logic                         mac_en_i,

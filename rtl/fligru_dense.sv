@@ -9,15 +9,15 @@
 `default_nettype none
 
 module fligru_dense #(
-  parameter int Outputs    = 3,
-  parameter int WeightBits = 8,
-  parameter int StateBits  = 24,
-  parameter int AccBits    = 32,
+  parameter int Outputs    = 3,  // C: dense outputs per decoder step
+  parameter int WeightBits = 8,  // weight word
+  parameter int StateBits  = 24,  // hidden state word
+  parameter int AccBits    = 32,  // MAC accumulator word
   parameter int ProdShift  = 0,     // D_h
-  parameter int MultBits   = 16,
-  parameter bit Pow2       = 1'b0,
-  parameter int OutputBits = 16,
-  parameter int Rounding   = 2
+  parameter int MultBits   = 16,  // rescale multiplier word
+  parameter bit Pow2       = 1'b0,  // 1: every rescale multiplier is 1 (shift only)
+  parameter int OutputBits = 16,  // dense output word
+  parameter int Rounding   = 2  // 0 truncate, 1 half_up, 2 half_even
 ) (
   input  wire logic                             clk_i,
   input  wire logic                             en_i,

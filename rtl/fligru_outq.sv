@@ -6,7 +6,7 @@
 `default_nettype none
 
 module fligru_outq #(
-  parameter int Engines = 1,
+  parameter int Engines = 1,  // E: pixel engines sharing the weight stream
   parameter int Width   = 64,   // one beat: {pixel, step, outputs}
   parameter int Depth   = 4     // queue entries per engine (power of two)
 ) (

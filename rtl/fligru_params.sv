@@ -11,21 +11,21 @@
 `default_nettype none
 
 module fligru_params #(
-  parameter int Hidden       = 32,
-  parameter int Outputs      = 3,
-  parameter int WeightBits   = 8,
-  parameter int MultBits     = 16,
-  parameter int BiasBits     = 16,
-  parameter int BiasFrac     = 12,
-  parameter int GateBits     = 18,
-  parameter int GateFrac     = 12,
-  parameter int OutputBits   = 16,
-  parameter int OutputFrac   = 14,
-  parameter int Rounding     = 2,
-  parameter bit ResetAfter   = 1'b1,
-  parameter bit GateOrderZrn = 1'b0,
-  parameter bit Pow2         = 1'b0,
-  parameter InitDir   = ""
+  parameter int Hidden       = 32,  // H: GRU units (3H gate rows)
+  parameter int Outputs      = 3,  // C: dense outputs per decoder step
+  parameter int WeightBits   = 8,  // weight word
+  parameter int MultBits     = 16,  // rescale multiplier word
+  parameter int BiasBits     = 16,  // bias word
+  parameter int BiasFrac     = 12,  // bias fraction bits
+  parameter int GateBits     = 18,  // gate pre-activation word
+  parameter int GateFrac     = 12,  // gate pre-activation fraction bits
+  parameter int OutputBits   = 16,  // dense output word
+  parameter int OutputFrac   = 14,  // dense output fraction bits
+  parameter int Rounding     = 2,  // 0 truncate, 1 half_up, 2 half_even
+  parameter bit ResetAfter   = 1'b1,  // 1: reset-after GRU cell; 0: reset-before
+  parameter bit GateOrderZrn = 1'b0,  // storage order of the gate blocks: 0 r,z,n; 1 z,r,n
+  parameter bit Pow2         = 1'b0,  // 1: every rescale multiplier is 1 (shift only)
+  parameter InitDir   = ""  // $readmemh the memories from this `fligru vectors` directory ("": configuration port)
 ) (
   input  wire logic                            clk_i,
   input  wire logic                            en_i,

@@ -15,14 +15,14 @@
 `default_nettype none
 
 module fligru_ppctrl #(
-  parameter int Hidden   = 32,
-  parameter int Engines  = 1,
-  parameter int Ctx      = 2,
-  parameter int Steps    = 135,
+  parameter int Hidden   = 32,  // H: GRU units (3H gate rows)
+  parameter int Engines  = 1,  // E: pixel engines sharing the weight stream
+  parameter int Ctx      = 2,  // pixels in flight per engine (fligru_top: Interleave or the context count rule)
+  parameter int Steps    = 135,  // T: time gates per pixel
   // derived (do not override)
-  parameter int CTXW     = (Ctx > 1) ? $clog2(Ctx) : 1,
-  parameter int STEPW    = (Steps > 1) ? $clog2(Steps) : 1,
-  parameter int DESCW    = 24 + 2 * (1 + Engines + CTXW + 1 + STEPW + 1 + 16)
+  localparam int CTXW     = (Ctx > 1) ? $clog2(Ctx) : 1,  // derived: context index width
+  localparam int STEPW    = (Steps > 1) ? $clog2(Steps) : 1,  // derived: step index width
+  localparam int DESCW    = 24 + 2 * (1 + Engines + CTXW + 1 + STEPW + 1 + 16)  // derived: phase descriptor width (fligru_desc.svh)
 ) (
   input  wire logic                   clk_i,
   input  wire logic                   rst_ni,
@@ -76,8 +76,9 @@ module fligru_ppctrl #(
 
   `include "fligru_desc.svh"
 
-  localparam int RET  = 11;   // stage of the state writes
-  localparam int PUSH = 16;   // stage of the output push
+  `include "fligru_sched.svh"
+  localparam int RET  = SchedRetStage;    // stage of the state writes
+  localparam int PUSH = SchedPushStage;   // stage of the output push
 
   typedef struct packed {
     logic       valid;

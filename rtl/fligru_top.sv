@@ -38,22 +38,22 @@ module fligru_top #(
   parameter int Interleave   = 0,     // pixels in flight per engine (0: the smallest that hides latency)
   // ---- fixed-point formats (docs/fixed-point.md §2) ----
   parameter int Rounding     = 2,     // 0 truncate, 1 half_up, 2 half_even
-  parameter int InputBits    = 16,  parameter int InputFrac  = 14,
+  parameter int InputBits    = 16,  parameter int InputFrac  = 14,  // input sample word
   parameter int WeightBits   = 8,   parameter int WeightFrac = 7,   // nominal F_w
-  parameter int BiasBits     = 16,  parameter int BiasFrac   = 12,
+  parameter int BiasBits     = 16,  parameter int BiasFrac   = 12,  // bias word
   parameter int AccBits      = 32,  parameter int AccFrac    = 21,  // resolved, never auto
   parameter int MultBits     = 16,                                  // rescale multipliers
   parameter bit Pow2         = 1'b0,                                // 1: every M is 1 (shift only)
-  parameter int GateBits     = 18,  parameter int GateFrac   = 12,
-  parameter int ActBits      = 16,  parameter int ActFrac    = 14,
-  parameter int StateBits    = 24,  parameter int StateFrac  = 22,
-  parameter int OutputBits   = 16,  parameter int OutputFrac = 14,
+  parameter int GateBits     = 18,  parameter int GateFrac   = 12,  // gate pre-activation word
+  parameter int ActBits      = 16,  parameter int ActFrac    = 14,  // activation output word
+  parameter int StateBits    = 24,  parameter int StateFrac  = 22,  // hidden state word
+  parameter int OutputBits   = 16,  parameter int OutputFrac = 14,  // dense output word
   parameter bit SigmoidHard  = 1'b0,  // 0 table, 1 hard sigmoid
-  parameter int SigmoidSizeLog2  = 10,
-  parameter int SigmoidRangeLog2 = 3,
+  parameter int SigmoidSizeLog2  = 10,  // sigmoid table entries (log2)
+  parameter int SigmoidRangeLog2 = 3,  // sigmoid table input range ±2^n
   parameter bit TanhHard     = 1'b0,  // 0 table, 1 hard tanh
-  parameter int TanhSizeLog2 = 10,
-  parameter int TanhRangeLog2 = 2,
+  parameter int TanhSizeLog2 = 10,  // tanh table entries (log2)
+  parameter int TanhRangeLog2 = 2,  // tanh table input range ±2^n
   // ---- simulation ----
   parameter MemInitDir = ""    // $readmemh every memory from this `fligru vectors` directory
 ) (
@@ -93,14 +93,16 @@ module fligru_top #(
   output logic                                  busy_o
 );
 
+  `include "fligru_sched.svh"
+
   // ---- derived -------------------------------------------------------------------
   localparam int ROWS  = 3 * Hidden;
   localparam int Q     = (ROWS * Hidden + Lanes - 1) / Lanes;   // beats per phase
   localparam int DH    = WeightFrac + StateFrac - AccFrac;      // D_h
-  localparam int LAT   = 18;      // last beat issued -> its unit 1 retired, plus margin
-  localparam int G     = 1 + (LAT + Q - 1) / Q;                 // phases to hide it
-  localparam int CTX   = (Interleave > 0) ? Interleave : (ResetAfter ? G : 2 * G);
-  localparam int DELAY = ResetAfter ? 0 : CTX / 2;
+  // Pixels in flight per engine and the part a -> b distance: the context
+  // count rule of fligru_sched.svh (shared with the SystemC and analytic models).
+  localparam int CTX   = (Interleave > 0) ? Interleave : sched_ctx(Q, ResetAfter ? 1 : 0);
+  localparam int DELAY = sched_delay(CTX, ResetAfter ? 1 : 0);
   localparam int CTXW  = (CTX > 1) ? $clog2(CTX) : 1;
   localparam int STEPW = (Steps > 1) ? $clog2(Steps) : 1;
   localparam int ENGW  = (Engines > 1) ? $clog2(Engines) : 1;
@@ -207,7 +209,7 @@ module fligru_top #(
   if (Interleave != 0 && (Interleave < 2 || (!ResetAfter && (Interleave % 2 != 0 || Interleave < 4)))) begin : g_err_il
     $error("fligru_top: Interleave must be 0 (auto), >= 2, and for reset-before even and >= 4");
   end
-  if (((ResetAfter ? CTX : DELAY) * Hidden) < 12) begin : g_err_il2
+  if (((ResetAfter ? CTX : DELAY) * Hidden) < SchedMinCtxUnits) begin : g_err_il2
     $error("fligru_top: Interleave too small for Hidden: the post-processor pipeline would overtake itself");
   end
 
@@ -413,7 +415,7 @@ module fligru_top #(
 
   // ---- output ----------------------------------------------------------------------------------
   logic [OUTW-1:0] out_beat;
-  fligru_outq #(.Engines(Engines), .Width(OUTW), .Depth(4)) u_outq (
+  fligru_outq #(.Engines(Engines), .Width(OUTW), .Depth(SchedOutqDepth)) u_outq (
     .clk_i, .rst_ni,
     .push_i(push), .push_mask_i(push_mask), .push_data_i(push_data), .full_o(out_full),
     .empty_o(outq_empty),

@@ -19,29 +19,29 @@
 `default_nettype none
 
 module fligru_unit #(
-  parameter int InputBits   = 16,
-  parameter int InputFrac   = 14,
-  parameter int WeightBits  = 8,
-  parameter int WeightFrac  = 7,
-  parameter int AccBits     = 32,
-  parameter int AccFrac     = 21,
-  parameter int MultBits    = 16,
-  parameter bit Pow2        = 1'b0,
-  parameter int GateBits    = 18,
-  parameter int GateFrac    = 12,
-  parameter int ActBits     = 16,
-  parameter int ActFrac     = 14,
-  parameter int StateBits   = 24,
-  parameter int StateFrac   = 22,
-  parameter int Rounding    = 2,
-  parameter bit ResetAfter  = 1'b1,
-  parameter bit SigmoidHard = 1'b0,
-  parameter int SigmoidSizeLog2  = 10,
-  parameter int SigmoidRangeLog2 = 3,
-  parameter bit TanhHard    = 1'b0,
-  parameter int TanhSizeLog2  = 10,
-  parameter int TanhRangeLog2 = 2,
-  parameter InitDir  = ""
+  parameter int InputBits   = 16,  // input sample word
+  parameter int InputFrac   = 14,  // input sample fraction bits
+  parameter int WeightBits  = 8,  // weight word
+  parameter int WeightFrac  = 7,  // nominal weight fraction bits F_w
+  parameter int AccBits     = 32,  // MAC accumulator word
+  parameter int AccFrac     = 21,  // accumulator fraction bits
+  parameter int MultBits    = 16,  // rescale multiplier word
+  parameter bit Pow2        = 1'b0,  // 1: every rescale multiplier is 1 (shift only)
+  parameter int GateBits    = 18,  // gate pre-activation word
+  parameter int GateFrac    = 12,  // gate pre-activation fraction bits
+  parameter int ActBits     = 16,  // activation output word
+  parameter int ActFrac     = 14,  // activation output fraction bits
+  parameter int StateBits   = 24,  // hidden state word
+  parameter int StateFrac   = 22,  // hidden state fraction bits
+  parameter int Rounding    = 2,  // 0 truncate, 1 half_up, 2 half_even
+  parameter bit ResetAfter  = 1'b1,  // 1: reset-after GRU cell; 0: reset-before
+  parameter bit SigmoidHard = 1'b0,  // 0 table, 1 hard sigmoid
+  parameter int SigmoidSizeLog2  = 10,  // sigmoid table entries (log2)
+  parameter int SigmoidRangeLog2 = 3,  // sigmoid table input range ±2^n
+  parameter bit TanhHard    = 1'b0,  // 0 table, 1 hard tanh
+  parameter int TanhSizeLog2  = 10,  // tanh table entries (log2)
+  parameter int TanhRangeLog2 = 2,  // tanh table input range ±2^n
+  parameter InitDir  = ""  // $readmemh the memories from this `fligru vectors` directory ("": configuration port)
 ) (
   input  wire logic                           clk_i,
   input  wire logic                           en_i,

@@ -25,3 +25,6 @@ echo "demo: scores in $OUT/score.json (reference: results/demo/score.json)"
 echo "== fligru sweep configs/default.yaml (design-space sweep; docs/sweep-run.md)"
 "$FLIGRU" sweep configs/default.yaml -j "$(nproc)" --out "$OUT" --cache "$BUILD/sweep-cache"
 echo "demo: sweep table in $OUT/default/results.csv (reference: results/default/results.csv)"
+# Byte-identical on the machine that made the reference; elsewhere the accuracy
+# columns move with the OpenBLAS kernel (scripts/compare-results.sh says how far).
+bash scripts/compare-results.sh results/default/results.csv "$OUT/default/results.csv"

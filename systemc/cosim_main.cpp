@@ -65,7 +65,7 @@ std::string g_name = "cosim";
     std::exit(2);
 }
 
-#include "tb_common.h"
+#include "fligru_build.h"
 
 
 // Bits [lsb, lsb+w) of a Verilated SystemC port value.
@@ -99,17 +99,10 @@ struct Reference {
 Reference reference(const Options &o, const fl_fx_model &q)
 {
     Reference r;
-    const std::string dir = o.dir;
-    std::ifstream mf(dir + "/manifest.csv");
-    if (!mf) die("cannot open " + dir + "/manifest.csv");
-    std::string line;
-    long n = -1, t = -1, f = -1;
-    while (std::getline(mf, line))
-        if (line.rfind("input.hex,", 0) == 0) std::sscanf(line.c_str(), "input.hex,[%ld;%ld;%ld]", &n, &t, &f);
-    if (n < 1 || t != T || f != 1)
-        die("input.hex: shape is not [pixels;" + std::to_string(T) + ";1] (T of this RTL build)");
+    const VecSet vs(o.dir);
+    const long n = vs.pixels();
     r.n = n;
-    auto xs = read_hex(dir + "/input.hex", (size_t)n * T);
+    auto xs = vs.read("input.hex");
     r.x.resize(xs.size());
     for (size_t i = 0; i < xs.size(); ++i) r.x[i] = (int32_t)sext(xs[i], W_X);
     r.enc_h.resize((size_t)n * T * H);
@@ -124,7 +117,7 @@ Reference reference(const Options &o, const fl_fx_model &q)
             die(std::string("reference: ") + fl_error());
     }
     // The vectors were made from this model: their outputs are the reference's.
-    auto yv = read_hex(dir + "/output.hex", (size_t)n * T * C);
+    auto yv = vs.read("output.hex", (size_t)n * T * C);
     for (size_t i = 0; i < yv.size(); ++i)
         if ((yv[i] & mask(W_O)) != ((uint64_t)r.y[i] & mask(W_O)))
             die("vectors from another model: output.hex word " + std::to_string(i) +
@@ -258,14 +251,7 @@ SC_MODULE(Bench)
         seen_y.assign((size_t)n * T, 0);
         done_at.assign((size_t)n, 0);
         outs_left.assign((size_t)n, T);
-        for (const auto &m : kMems) {
-            const std::string path = o.dir + "/" + m.file;
-            if (!exists(path)) {
-                if (!(m.sel == 7 || m.sel == 12 || m.sel >= 17)) die("missing " + path);
-                continue;
-            }
-            mems.emplace_back(m.sel, read_hex(path, 0));
-        }
+        mems = config_memories(VecSet(o.dir));
         if (o.trace) add_vcd();
         SC_METHOD(on_negedge);
         sensitive << clk.negedge_event();
@@ -536,7 +522,7 @@ int sc_main(int argc, char **argv)
 {
     Verilated::commandArgs(argc, argv);
     const Options o = parse(argc, argv);
-    check_params(o.dir, "this RTL build does not support the model: ");
+    check_params(VecSet(o.dir), "this RTL build does not support the model: ");
     check_provenance(o);
     fl_fx_model q;
     if (fl_fx_load(o.model.c_str(), &q)) die(fl_error());

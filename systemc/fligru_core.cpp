@@ -13,7 +13,6 @@ namespace flsc {
 
 namespace {
 constexpr uint32_t M24 = 0xffffffu;
-constexpr int LAT = 18;   // fligru_top.sv: last beat issued -> its unit 1 retired, plus margin
 constexpr size_t kTrajSets = 4;           // trajectory sets kept (oldest evicted)
 constexpr uint32_t kChunk = 256;          // preloaded pixels per set
 constexpr size_t kSetWords = 8u << 20;    // at most 32 MB per set
@@ -56,7 +55,7 @@ std::string check(const Params &p)
         (p.interleave < 2 || (!p.reset_after && (p.interleave % 2 != 0 || p.interleave < 4))))
         return "Interleave must be 0 (auto), >= 2, and for reset-before even and >= 4";
     const Derived d = derive(p);
-    if ((p.reset_after ? d.ctx : d.delay) * p.hidden < 12)
+    if ((p.reset_after ? d.ctx : d.delay) * p.hidden < SchedMinCtxUnits)
         return "Interleave too small for Hidden: the post-processor pipeline would overtake itself";
     if (d.ctx > kMaxCtx) return "Interleave above 64 (this model's limit)";
     return "";
@@ -68,9 +67,10 @@ Derived derive(const Params &p)
     d.rows = 3 * p.hidden;
     d.tasks = d.rows * p.hidden;
     d.q = (d.tasks + p.lanes - 1) / p.lanes;
-    d.g = 1 + (LAT + d.q - 1) / d.q;
-    d.ctx = p.interleave > 0 ? p.interleave : (p.reset_after ? d.g : 2 * d.g);
-    d.delay = p.reset_after ? 0 : d.ctx / 2;
+    // The context count rule of rtl/fligru_sched.svh (generated fligru_sched.h).
+    d.g = sched_groups(d.q);
+    d.ctx = p.interleave > 0 ? p.interleave : sched_ctx(d.q, p.reset_after);
+    d.delay = sched_delay(d.ctx, p.reset_after);
     d.slots = d.ctx * p.engines;
     return d;
 }
@@ -255,18 +255,18 @@ void Core::comb()
     c.head_e = 0;
     for (int e = E - 1; e >= 0; --e) {
         const uint32_t n = (qwp_[e] - qrp_[e]) & 7;
-        full |= n == 4;
+        full |= n == SchedOutqDepth;
         if (n) {
             any = true;
             c.head_e = e;
         }
     }
-    c.t16 = &tags_[(tc_ - 5) & 7];
+    c.t16 = &tag(SchedPushStage);
     c.pp_en = !(c.t16->v && full);
     c.rb_free = rb_cnt_ == 0 || (rb_cnt_ == 1 && c.pp_en);
     c.mac_en = !(s_valid_ && s_last_ && !c.rb_free);
     c.fire = c.mac_en && c.issue_ok;
-    c.r = &pipe_[(pc_ - 11) & 15];
+    c.r = &stage(SchedRetStage);
     c.ret_valid = c.r->valid && c.pp_en;
     c.ret_dense = c.r->valid && c.r->d.b.act && c.r->d.b.dec;
     c.push = c.t16->v && c.pp_en;
@@ -275,8 +275,8 @@ void Core::comb()
     for (int e = 0; e < E; ++e) c.pid[e] = pixid_[base + c.r->d.b.ctx * (uint32_t)E + (uint32_t)e];
 
     bool pp_busy = c.p0_valid;
-    for (int k = 1; k <= 11; ++k) pp_busy |= pipe_[(pc_ - k) & 15].valid;
-    for (int k = 12; k <= 16; ++k) pp_busy |= tags_[(tc_ - (k - 11)) & 7].v;
+    for (int k = 1; k <= SchedRetStage; ++k) pp_busy |= stage(k).valid;
+    for (int k = SchedRetStage + 1; k <= SchedPushStage; ++k) pp_busy |= tag(k).v;
     const bool ctrl_busy = ld_b_ != batch_ || ld_s_ != 0 || ld_t_ != 0 || pend_b || u_ != 0;
     c.busy = ctrl_busy || pp_busy || any;
 }
@@ -372,7 +372,7 @@ void Core::tick(const In &in)
     if (c.pp_en) {
         // ---- fligru_ppctrl: output tags P12..P16 (with the dense head's result) ----
         ++tc_;
-        Tag &t12 = tags_[(tc_ - 1) & 7];
+        Tag &t12 = tag(SchedRetStage + 1);
         t12.v = c.ret_dense && r.j == H - 1;
         t12.mask = r.d.b.vmask;
         t12.t = r.d.b.t;
@@ -405,7 +405,7 @@ void Core::tick(const In &in)
         }
         // ---- P0 -> P1..P11 ----
         ++pc_;
-        Stage &s1 = pipe_[(pc_ - 1) & 15];
+        Stage &s1 = stage(1);
         s1.valid = c.p0_valid;
         s1.j = (uint8_t)(H - (int)rb_cnt_);
         s1.d = rb_desc_;
@@ -504,7 +504,7 @@ void Core::tick(const In &in)
 
     // The new P11 stage: a part b's unit 0 brings the step's new state.
     if (c.pp_en && q_model_) {
-        const Stage &n11 = pipe_[(pc_ - 11) & 15];
+        const Stage &n11 = stage(SchedRetStage);
         if (n11.valid && n11.j == 0 && n11.d.b.act) step_values(n11.d.b);
     }
     comb();

@@ -35,6 +35,7 @@
 #define FLIGRU_SC_CORE_H
 
 #include "fligru/fxmodel.h"
+#include "fligru_sched.h"   // generated from rtl/fligru_sched.svh
 
 #include <cstdint>
 #include <string>
@@ -192,8 +193,10 @@ class Core {
     bool make_traj(uint32_t first, uint32_t n, const int32_t *x);
     bool batched() const { return q_model_ && arith_ != Arith::ref; }
     const Beat &head() const { return q_[c_.head_e][qrp_[c_.head_e] & 3]; }
+    // Post-processor stage k (1..SchedRetStage) and output tag of stage k
+    // (SchedRetStage+1..SchedPushStage), rtl/fligru_sched.svh's numbering.
     Stage &stage(int k) { return pipe_[(pc_ - k) & 15]; }
-    Tag &tag(int k) { return tags_[(tc_ - (k - 11)) & 7]; }
+    Tag &tag(int k) { return tags_[(tc_ - (k - SchedRetStage)) & 7]; }
 
     Params p_;
     Derived d_;
@@ -221,6 +224,7 @@ class Core {
     // fligru_ppctrl
     uint32_t rb_cnt_ = 0;
     Desc rb_desc_;
+    static_assert(SchedRetStage < 16 && SchedPushStage - SchedRetStage < 8, "ring sizes of pipe_ and tags_");
     Stage pipe_[16];
     uint32_t pc_ = 0;
     Tag tags_[8];

@@ -37,6 +37,8 @@
 // frame_width, frame_height, frames, gate_rate_hz, clock_mhz.
 // Exit 0, or 2 with one line for bad input.
 #include "fligru_sc.h"
+#include "fligru/fixed.h"
+#include "fligru/vectors.h"
 #include "fligru/yaml.h"
 
 #include <algorithm>
@@ -82,17 +84,17 @@ struct Vectors {
     std::vector<uint32_t> enc, dec, y;   // [n][T][H] x2, [n][T][C], masked words
 };
 
-std::vector<uint32_t> read_hex(const std::string &path, size_t expect)
+// All words of a hex file of the vector set (fligru/vectors.h: strict, the
+// manifest's shape), `expect` of them.
+std::vector<uint32_t> read_words(const fl_vec_set &vs, const char *file, size_t expect)
 {
-    FILE *f = std::fopen(path.c_str(), "r");
-    if (!f) die("cannot open " + path);
-    std::vector<uint32_t> v;
-    char line[64];
-    while (std::fgets(line, sizeof line, f))
-        if (line[0] != '\n' && line[0] != '\0') v.push_back((uint32_t)std::strtoul(line, nullptr, 16));
-    std::fclose(f);
-    if (v.size() != expect)
-        die(path + ": " + std::to_string(v.size()) + " words, expected " + std::to_string(expect));
+    uint64_t *w = nullptr;
+    size_t n = 0;
+    if (fl_vec_read(&vs, file, &w, &n)) die(fl_error());
+    std::vector<uint32_t> v(w, w + n);
+    std::free(w);
+    if (n != expect)
+        die(std::string(vs.dir) + "/" + file + ": " + std::to_string(n) + " words, expected " + std::to_string(expect));
     return v;
 }
 
@@ -112,25 +114,20 @@ void load_vectors(Opts &o, Vectors &v)
     v.wh = v.q.fmt.state.bits;
     v.wo = v.q.fmt.output.bits;
     const int T = o.p.steps, H = o.p.hidden, C = o.p.outputs;
-    FILE *mf = std::fopen((o.vectors + "/manifest.csv").c_str(), "r");
-    if (!mf) die("cannot open " + o.vectors + "/manifest.csv");
-    char line[512];
-    long n = -1, t = -1, f = -1;
-    while (std::fgets(line, sizeof line, mf))
-        if (std::strncmp(line, "input.hex,", 10) == 0) std::sscanf(line, "input.hex,[%ld;%ld;%ld]", &n, &t, &f);
-    std::fclose(mf);
-    if (n < 1 || t != T || f != 1) die("input.hex: shape is not [pixels;" + std::to_string(T) + ";1]");
+    fl_vec_set vs;
+    if (fl_vec_open(o.vectors.c_str(), &vs)) die(fl_error());
+    const fl_vec_entry *in = fl_vec_find(&vs, "input.hex");
+    if (!in || in->ndims != 3 || in->dims[1] != T || in->dims[2] != 1)
+        die(o.vectors + "/manifest.csv: input.hex: shape is not [pixels;" + std::to_string(T) + ";1]");
+    const long n = in->dims[0];
     v.n = n;
-    const auto xs = read_hex(o.vectors + "/input.hex", (size_t)n * T);
-    const int wx = o.p.input_bits;
+    const auto xs = read_words(vs, "input.hex", (size_t)n * T);
     v.x.resize(xs.size());
-    for (size_t i = 0; i < xs.size(); ++i) {
-        const uint32_t u = xs[i] & wmask(wx), sg = 1u << (wx - 1);
-        v.x[i] = (int32_t)((u ^ sg) - sg);
-    }
-    v.enc = read_hex(o.vectors + "/enc_h_l0.hex", (size_t)n * T * H);
-    v.dec = read_hex(o.vectors + "/dec_h_l0.hex", (size_t)n * T * H);
-    v.y = read_hex(o.vectors + "/output.hex", (size_t)n * T * C);
+    for (size_t i = 0; i < xs.size(); ++i) v.x[i] = (int32_t)fl_fx_wrap((int64_t)xs[i], o.p.input_bits);
+    v.enc = read_words(vs, "enc_h_l0.hex", (size_t)n * T * H);
+    v.dec = read_words(vs, "dec_h_l0.hex", (size_t)n * T * H);
+    v.y = read_words(vs, "output.hex", (size_t)n * T * C);
+    fl_vec_close(&vs);
     for (auto &w : v.enc) w &= wmask(v.wh);
     for (auto &w : v.dec) w &= wmask(v.wh);
     for (auto &w : v.y) w &= wmask(v.wo);

@@ -10,9 +10,17 @@
 #include "fligru_hw/hwmodel.h"
 #include "testutil.h"
 
-#define CYCLES_CSV  FLIGRU_SOURCE_DIR "/results/rtl/cycles.csv"
 #define SYNTH_CSV   FLIGRU_SOURCE_DIR "/results/hw-calibration/synth.csv"
 #define DEVICES     FLIGRU_SOURCE_DIR "/configs/devices.yaml"
+
+/* The cycles this build's RTL benches just measured (ctest sets the path: the
+ * rtl.cycles_csv fixture's build/rtl-results/cycles.csv), not a committed copy. */
+static const char *cycles_csv(void)
+{
+    const char *e = getenv("FLIGRU_RTL_CYCLES_CSV");
+    cr_assert(e && *e, "FLIGRU_RTL_CYCLES_CSV is not set: run through ctest, in a build with FLIGRU_RTL_BENCHES=ON");
+    return e;
+}
 
 /* A small CSV reader: header names -> column index; quoted fields allowed. */
 typedef struct {
@@ -84,7 +92,7 @@ static fl_hw_point point_of_cycles_row(const csv_t *c, int i)
 Test(hwmodel, cycles_equal_rtl_measurements)
 {
     csv_t c;
-    csv_load(CYCLES_CSV, &c);
+    csv_load(cycles_csv(), &c);
     cr_assert_geq(c.nrow - 1, 15);
     for (int i = 1; i < c.nrow; ++i) {
         fl_hw_point p = point_of_cycles_row(&c, i);
@@ -106,7 +114,7 @@ Test(hwmodel, cycles_equal_rtl_measurements)
 Test(hwmodel, default_interleave_matches_rtl)
 {
     csv_t c;
-    csv_load(CYCLES_CSV, &c);
+    csv_load(cycles_csv(), &c);
     for (int i = 1; i < c.nrow; ++i) {
         const char *name = csv_get(&c, i, "config");
         fl_hw_point p = point_of_cycles_row(&c, i);

@@ -11,15 +11,18 @@
 #include <string.h>
 
 #include "fligru/yaml.h"
+#include "fligru_sched.h"     /* generated from rtl/fligru_sched.svh */
 #include "hw_model_yaml.h"   /* generated from configs/hw-model.yaml: fl_hw_model_yaml[] */
 
-/* The RTL's constants (rtl/fligru_top.sv). LAT sizes the default Interleave;
- * RETIRE is the measured distance from a phase's end to the first word of its
- * new state being final, as the scoreboard sees it: start(n + d) >= start(n) +
- * Q + RETIRE for a phase that reads what phase n wrote (h8_p24_k4_stalls in
- * results/rtl/cycles.csv: K = 4, Delay 2, Q = 8 -> 12 cycles a phase). */
-enum { RTL_LAT = 18, RTL_RETIRE = 16, RTL_MAX_ENGINES = 16, RTL_OUTQ_DEPTH = 4,
-       RTL_PP_STAGES = 11, RTL_DENSE_STAGES = 6 };
+/* The RTL's schedule constants and context count rule come from
+ * rtl/fligru_sched.svh (generated fligru_sched.h): SchedLat sizes the default
+ * Interleave; SchedRetire is the distance from a phase's end to the first word
+ * of its new state being final, as the scoreboard sees it: start(n + d) >=
+ * start(n) + Q + SchedRetire for a phase that reads what phase n wrote
+ * (h8_p24_k4_stalls in results/rtl/cycles.csv: K = 4, Delay 2, Q = 8 -> 12
+ * cycles a phase). */
+enum { RTL_MAX_ENGINES = 16,
+       RTL_DENSE_STAGES = SchedPushStage - SchedRetStage + 1 };   /* dense head and push */
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static int imax(int a, int b) { return a > b ? a : b; }
@@ -115,9 +118,8 @@ fl_status fl_hw_timing_eval(const fl_hw_point *p, fl_hw_timing *t)
     memset(t, 0, sizeof *t);
     int64_t step_beats, q, bridge;
     phases(p, &step_beats, &q, &bridge);
-    int g = (int)(1 + ceil_div(RTL_LAT, q));
-    int k = p->interleave > 0 ? p->interleave : (p->reset_after ? g : 2 * g);
-    int delay = p->reset_after ? 0 : k / 2;
+    int k = p->interleave > 0 ? p->interleave : sched_ctx(q, p->reset_after);
+    int delay = sched_delay(k, p->reset_after);
     t->interleave = k;
     t->delay = delay;
     t->beats_per_step = step_beats;
@@ -131,7 +133,7 @@ fl_status fl_hw_timing_eval(const fl_hw_point *p, fl_hw_timing *t)
     int chains[2] = {p->reset_after ? k : delay, p->reset_after ? 0 : k - delay};
     for (int i = 0; i < 2; ++i) {
         if (chains[i] <= 0) continue;
-        double need = (qd + RTL_RETIRE) / chains[i];
+        double need = (qd + SchedRetire) / chains[i];
         if (need > per) per = need;
     }
     double stall = per / qd;
@@ -144,7 +146,7 @@ fl_status fl_hw_timing_eval(const fl_hw_point *p, fl_hw_timing *t)
      * samples load, its 2T steps share the engine with K - 1 other pixels, then
      * the last step's post-processing (11 stages + H units) and the dense head. */
     t->latency_cycles = (int64_t)p->steps + (int64_t)ceil((double)k * t->cycles_per_pixel_engine) +
-                        RTL_PP_STAGES + p->dec_hidden + RTL_DENSE_STAGES;
+                        SchedRetStage + p->dec_hidden + RTL_DENSE_STAGES;
     t->latency_us = (double)t->latency_cycles / p->clock_mhz;
     t->pixels_per_s = p->clock_mhz * 1e6 / t->cycles_per_pixel;
     t->frames_per_s = t->pixels_per_s / ((double)p->frame_width * p->frame_height);
@@ -207,8 +209,7 @@ void fl_hw_features(const fl_hw_point *p, int bram_min_bits, double f[FL_HW_NRES
     double shifter = nr * pw * ceil(log2((double)pw));
     int64_t step_beats, q, bridge;
     phases(p, &step_beats, &q, &bridge);
-    int g = (int)(1 + ceil_div(RTL_LAT, q));
-    int k = p->interleave > 0 ? p->interleave : (p->reset_after ? g : 2 * g);
+    int k = p->interleave > 0 ? p->interleave : sched_ctx(q, p->reset_after);
 
     /* LUT: lanes (adders into the ring, operand windows), ring and row buffer
      * with its three H:1 read multiplexers, the variable shifters of the
@@ -269,7 +270,7 @@ void fl_hw_features(const fl_hw_point *p, int bram_min_bits, double f[FL_HW_NRES
             memory((int64_t)1 << p->sigmoid_size_log2, p->act_bits, bram_min_bits, &eb, &el);
     if (p->tanh == FL_HW_ACT_TABLE)
         memory((int64_t)1 << p->tanh_size_log2, p->act_bits, bram_min_bits, &eb, &el);
-    memory(RTL_OUTQ_DEPTH, (int64_t)p->outputs * p->output_bits + 48, bram_min_bits, &eb, &el);
+    memory(SchedOutqDepth, (int64_t)p->outputs * p->output_bits + 48, bram_min_bits, &eb, &el);
     bram += E * eb;
     lutram += E * el;
     /* pixel ids of two batches of K x E slots */

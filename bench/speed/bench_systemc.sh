@@ -5,7 +5,7 @@
 #   bench/bench_systemc.sh [RTL_BUILD] [SC_BUILD] [CONFIG...]
 #
 # RTL_BUILD holds the RTL benches and their vectors (default build/: rtl/rtl_tb_<c>,
-# rtl/work/<c>/vec and q.safetensors; ctest -L rtl makes them); SC_BUILD holds
+# tests/rtl/work/<c>/vec and q.safetensors; ctest -L rtl makes them); SC_BUILD holds
 # fligru_sc_timing (default build-sc/). For each configuration the RTL bench
 # runs its stream (checking every state and output against the vectors) and
 # reports cycles and Mcycles/s. The SystemC model then runs the same stimulus
@@ -41,8 +41,8 @@ EOR
     seed=1
     [ "$c" = h8_p24_k4_stalls ] && seed=5
     tb=$rtlb/rtl/rtl_tb_$c
-    vec=$rtlb/rtl/work/$c/vec
-    q=$rtlb/rtl/work/$c/q.safetensors
+    vec=$rtlb/tests/rtl/work/$c/vec
+    q=$rtlb/tests/rtl/work/$c/q.safetensors
     [ -x "$tb" ] && [ -d "$vec" ] && [ -f "$q" ] ||
         { echo "bench_systemc: no $tb, $vec or $q (run ctest -L rtl in $rtlb)" >&2; exit 2; }
     extra=""

@@ -26,6 +26,12 @@ static int axis_of(const char *name)
 }
 
 /* Resolves rel against the directory of the config file. */
+const char *fl_sweep_scripts_dir(void)
+{
+    const char *env = getenv("FLIGRU_SCRIPTS_DIR");
+    return env && *env ? env : FLIGRU_SCRIPTS_DIR;
+}
+
 static void resolve(const char *cfg, const char *rel, char *out, size_t n)
 {
     if (rel[0] == '/' || !strchr(cfg, '/')) {
@@ -303,8 +309,9 @@ static fl_status parse(const fl_yaml *y, fl_sweep *s)
     resolve(cfg, "synth-af700.yaml", s->mono_cfg, sizeof s->mono_cfg);
     resolve(cfg, "fx-default.yaml", s->fx_cfg, sizeof s->fx_cfg);
     resolve(cfg, "devices.yaml", s->devices_path, sizeof s->devices_path);
-    resolve(cfg, "../scripts/plot-sweep.sh", s->plots[0], sizeof s->plots[0]);
-    resolve(cfg, "../scripts/tables.sh", s->plots[1], sizeof s->plots[1]);
+    /* the project's own scripts, found through the build (FLIGRU_SCRIPTS_DIR) */
+    snprintf(s->plots[0], sizeof s->plots[0], "%s/plot-sweep.sh", fl_sweep_scripts_dir());
+    snprintf(s->plots[1], sizeof s->plots[1], "%s/tables.sh", fl_sweep_scripts_dir());
     s->n_plots = 2;
     s->test_samples = 2000;
     s->mono_samples = 1000;

@@ -5,6 +5,7 @@
  * provenance line. All files of a directory are staged and committed together. */
 #include "fligru/fxmodel.h"
 #include "fligru/io.h"
+#include "fligru/vectors.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -36,17 +37,7 @@ static fl_status open_file(stage *s, const char *name, FILE **fp)
 static void manifest(stage *s, const char *file, const char *shape, int bits, int frac, int is_signed,
                      const char *what)
 {
-    fprintf(s->manifest->fp, "%s,%s,%d,%d,%d,", file, shape, bits, frac, is_signed);
-    for (const char *c = what; *c; ++c) fputc(*c == ',' ? ';' : *c, s->manifest->fp);   /* one CSV field */
-    fputc('\n', s->manifest->fp);
-}
-
-/* One word per line, two's complement truncated to bits, ceil(bits/4) digits. */
-static void hex_words(FILE *fp, const int32_t *v, size_t n, int bits)
-{
-    const int digits = (bits + 3) / 4;
-    const uint64_t mask = bits >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << bits) - 1;
-    for (size_t i = 0; i < n; ++i) fprintf(fp, "%0*" PRIx64 "\n", digits, (uint64_t)(int64_t)v[i] & mask);
+    fl_vec_manifest_row(s->manifest->fp, file, shape, bits, frac, is_signed, what);
 }
 
 static fl_status hex_file(stage *s, const char *name, const int32_t *v, size_t n, int bits, int frac, int is_signed,
@@ -55,7 +46,7 @@ static fl_status hex_file(stage *s, const char *name, const int32_t *v, size_t n
     FILE *fp = NULL;
     fl_status st = open_file(s, name, &fp);
     if (st) return st;
-    hex_words(fp, v, n, bits);
+    fl_vec_write_hex(fp, v, n, bits);
     manifest(s, name, shape, bits, frac, is_signed, what);
     return FL_OK;
 }
@@ -330,7 +321,7 @@ fl_status fl_fx_vectors(const fl_fx_model *q, const fl_fx_vectors_opts *o, const
     FILE *mf = NULL;
     if ((st = open_file(&s, "manifest.csv", &mf))) return st;
     s.manifest = &s.f[0];
-    fprintf(mf, "file,shape,bits,frac,signed,description\n");
+    fl_vec_manifest_header(mf);
     traces t;
     st = run_traces(q, xq, n, T, o->gates, &t);
     if (!st) st = provenance(&s, q, o, n, T);

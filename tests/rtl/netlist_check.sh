@@ -11,10 +11,10 @@ build=$(cd "$1" && pwd)
 cfg=$2
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$build/rtl/netlist/$cfg
-vec=$build/rtl/work/$cfg/vec
+vec=$build/tests/rtl/work/$cfg/vec
 [ -d "$vec" ] || { echo "netlist_check: no $vec (run ctest -R rtl.$cfg first)" >&2; exit 2; }
 mkdir -p "$work"
-chparam=$(grep -o -- "-G[A-Za-z0-9]*=[^;]*" "$build/rtl/vl/$cfg/verilator_args.txt" |
+chparam=$(grep -o -- "-G[A-Za-z0-9]*=[^;]*" "$build/tests/rtl/vl/$cfg/verilator_args.txt" |
           grep -v MemInitDir | sed "s/^-G//; s/1'b//; s/=/ /" | awk '{printf "-chparam %s %s ", $1, $2}')
 files=$(grep -E '^rtl/.*\.sv$' "$root/rtl/fligru.f" | sed "s|^|$root/|" | tr '\n' ' ')
 yosys -q -l "$work/yosys.log" -p "read_verilog -sv -I $root/rtl $files; hierarchy -top fligru_top $chparam;

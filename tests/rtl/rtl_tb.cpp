@@ -1,7 +1,7 @@
 // rtl_tb.cpp - bit-exact test bench of the fligru RTL against `fligru vectors`.
 //
 //   rtl_tb_<config> VECTORS_DIR [--name N] [--csv FILE] [--trace-dir DIR]
-//                   [--throttle-batches B] [--seed S] [--no-cfg-port]
+//                   [--throttle-batches B] [--seed S] [--no-cfg-port] [--expect-sat LIST]
 //
 // One executable per ctest configuration: the Verilated fligru_top built with
 // that configuration's parameters (-G), whose values this file also receives as
@@ -48,7 +48,7 @@ using Top = FLIGRU_TB_TOP;
     std::exit(2);
 }
 
-#include "tb_common.h"
+#include "fligru_build.h"
 
 // Bits [lsb, lsb+w) of a Verilated port: integral types and VlWide.
 template <typename V> uint64_t bits(const V &v, int lsb, int w) { return ((uint64_t)v >> lsb) & mask(w); }
@@ -65,30 +65,12 @@ template <std::size_t N> uint64_t bits(const VlWide<N> &v, int lsb, int w)
 
 
 
-// manifest.csv: "file,shape,..." -> shape "[a;b;c]" as numbers.
-std::vector<long> manifest_shape(const std::string &dir, const std::string &file)
-{
-    std::ifstream f(dir + "/manifest.csv");
-    if (!f) die("cannot open " + dir + "/manifest.csv");
-    std::string line;
-    while (std::getline(f, line)) {
-        if (line.compare(0, file.size() + 1, file + ",") != 0) continue;
-        const size_t a = line.find('['), b = line.find(']');
-        std::vector<long> d;
-        std::string s = line.substr(a + 1, b - a - 1);
-        std::istringstream in(s);
-        std::string tok;
-        while (std::getline(in, tok, ';')) d.push_back(std::atol(tok.c_str()));
-        return d;
-    }
-    die("manifest.csv has no " + file);
-}
-
 struct Options {
     std::string dir, name = "rtl", csv, trace_dir = ".";
     int throttle_batches = 2;
     uint64_t seed = 1;
     bool cfg_port = true;
+    std::string expect_sat;   // counters of coverage() that must be non-zero
 };
 
 struct Mismatch {
@@ -103,146 +85,166 @@ struct Vectors {
     std::vector<std::pair<int, std::vector<uint64_t>>> mems;   // (selector, words)
 };
 
-// Selector of fligru_memmap.svh -> file, in load order.
-
-
 Vectors load(const Options &o)
 {
     Vectors v;
-    check_params(o.dir, o.dir + "/fx_params.h: ");
-    auto shp = manifest_shape(o.dir, "input.hex");
-    if (shp.size() != 3 || shp[1] != T || shp[2] != 1)
-        die("input.hex: shape is not [pixels;" + std::to_string(T) + ";1]");
-    v.n = shp[0];
-    v.x = read_hex(o.dir + "/input.hex", (size_t)v.n * T);
-    v.enc_h = read_hex(o.dir + "/enc_h_l0.hex", (size_t)v.n * T * H);
-    v.dec_h = read_hex(o.dir + "/dec_h_l0.hex", (size_t)v.n * T * H);
-    v.y = read_hex(o.dir + "/output.hex", (size_t)v.n * T * C);
-    for (const auto &m : kMems) {
-        const std::string path = o.dir + "/" + m.file;
-        if (!exists(path)) {
-            // Absent by design: b_hh (reset-before), tables (hard kinds).
-            const bool optional = m.sel == 7 || m.sel == 12 || m.sel >= 17;
-            if (!optional) die("missing " + path);
-            continue;
-        }
-        v.mems.emplace_back(m.sel, read_hex(path, 0));
-    }
+    VecSet vs(o.dir);
+    check_params(vs, o.dir + "/fx_params.h: ");
+    v.n = vs.pixels();
+    v.x = vs.read("input.hex");
+    v.enc_h = vs.read("enc_h_l0.hex", (size_t)v.n * T * H);
+    v.dec_h = vs.read("dec_h_l0.hex", (size_t)v.n * T * H);
+    v.y = vs.read("output.hex", (size_t)v.n * T * C);
+    v.mems = config_memories(vs);
     return v;
 }
 
-// docs §1.1 shr with the datapath's rounding (as fl_fx_shr); s in [-62, 62].
-int64_t shr(int64_t v, int s)
-{
-    if (s == 0) return v;
-    if (s < 0) return (int64_t)((uint64_t)v << -s);
-    const int64_t h = INT64_C(1) << (s - 1);
-    switch (FLIGRU_TB_ROUNDING) {
-    case 1: return (v + h) >> s;
-    case 2: return (v + h - 1 + ((v >> s) & 1)) >> s;
-    default: return v >> s;
-    }
-}
-bool fits(int64_t v, int w) { return v >= -(INT64_C(1) << (w - 1)) && v < (INT64_C(1) << (w - 1)); }
-int64_t wrap(int64_t v, int w) { return sext((uint64_t)v, w); }
+// The datapath's rounded shift (fixed.h), in this build's rounding mode.
+int64_t shr(int64_t v, int s) { return fl_fx_shr(v, s, (fl_fx_round)FLIGRU_TB_ROUNDING); }
+bool fits(int64_t v, int w) { return v >= fl_fx_min(w) && v <= fl_fx_max(w); }
+bool at_rail(int64_t x, int w) { return x == fl_fx_max(w) || x == fl_fx_min(w); }
 
-const std::vector<uint64_t> *mem(const Vectors &v, int sel)
+const std::vector<uint64_t> &mem(const Vectors &v, int sel)
 {
     for (const auto &m : v.mems)
-        if (m.first == sel) return &m.second;
-    return nullptr;
+        if (m.first == sel) return m.second;
+    die("no memory " + std::to_string(sel) + " in the vectors");
 }
 
 // Saturation coverage of the vectors themselves: how often the golden model
 // hit each clamp and wrap, recomputed from the dumped states, gates and
 // weights, so that each configuration's data is known to exercise them.
-void coverage(const Options &o, const Vectors &v)
+struct Coverage {
+    long input = 0, acc_wrap = 0, n_acc = 0, rescale = 0, gate = 0, table = 0, state = 0, output = 0;
+};
+
+// Rails of the words the vectors hold: input, states, outputs.
+void cover_words(const Vectors &v, Coverage &c)
 {
-    const int wg = FLIGRU_TB_GATE_BITS, wa = FLIGRU_TB_ACC_BITS;
+    for (uint64_t w : v.x) c.input += at_rail(sext(w, W_X), W_X);
+    for (uint64_t w : v.y) c.output += at_rail(sext(w, W_O), W_O);
+    for (const auto *s : {&v.enc_h, &v.dec_h})
+        for (uint64_t w : *s) c.state += at_rail(sext(w, W_H), W_H);
+}
+
+// Gate pre-activations (--gates vectors): rails, and beyond the sigmoid table.
+void cover_gates(const VecSet &vs, long n, std::vector<uint64_t> act[2], Coverage &c)
+{
+    const int wg = FLIGRU_TB_GATE_BITS;
+    const int64_t r = INT64_C(1) << (FLIGRU_TB_GATE_FRAC + FLIGRU_TB_SIGMOID_RANGE_LOG2);
+    for (int d = 0; d < 2; ++d) {
+        const std::string f = d ? "dec_l0_pre.hex" : "enc_l0_pre.hex", fa = d ? "dec_l0_act.hex" : "enc_l0_act.hex";
+        if (!vs.has(f) || !vs.has(fa)) die("vectors without --gates: " + std::string(vs.vs.dir) + "/" + f);
+        for (uint64_t w : vs.read(f, (size_t)n * T * 3 * H)) {
+            const int64_t g = sext(w, wg);
+            c.gate += at_rail(g, wg);
+            c.table += g < -r || g >= r;
+        }
+        act[d] = vs.read(fa, (size_t)n * T * 3 * H);
+    }
+}
+
+// One accumulator and its rescale to `w` bits: wrap and saturation counts
+// (left_sat: a left shift that overflows counts as saturated, as the
+// recurrent rescale's operands can reach that).
+void cover_acc(int64_t a, uint64_t mult, uint64_t shift, int w, bool left_sat, Coverage &c)
+{
+    const int wa = FLIGRU_TB_ACC_BITS;
+    ++c.n_acc;
+    c.acc_wrap += !fits(a, wa);
+    const int s = (int)sext(shift, 8);
+    const int64_t prod = fl_fx_wrap(a, wa) * (FLIGRU_TB_POW2 ? 1 : (int64_t)mult);
+    const int64_t res = s < 0 && left_sat ? (fits(prod, 62 + s) ? shr(prod, s) : (prod < 0 ? INT64_MIN / 2 : INT64_MAX / 2))
+                              : shr(prod, s);
+    c.rescale += !fits(res, w);
+}
+
+// The recurrent operand of row j's unit k: h, or r ⊙ h (reset-before n rows).
+int64_t rec_operand(const std::vector<uint64_t> &act, size_t at, int64_t h, bool nrow)
+{
+    if (!nrow || FLIGRU_TB_RESET_AFTER) return h;
+    const int64_t r = sext(act[at], FLIGRU_TB_ACT_BITS);
+    return fl_fx_sat(shr(r * h, FLIGRU_TB_ACT_FRAC), W_H);
+}
+
+// Recurrent accumulators of the encoder (d = 0) and decoder, every row of every step.
+void cover_recurrent(const Vectors &v, const std::vector<uint64_t> act[2], int d, Coverage &c)
+{
+    const int dh = FLIGRU_TB_WEIGHT_FRAC + FLIGRU_TB_STATE_FRAC - FLIGRU_TB_ACC_FRAC;
+    const auto &w = mem(v, d ? SEL_DEC_W_HH : SEL_ENC_W_HH), &m = mem(v, d ? SEL_DEC_W_HH_MULT : SEL_ENC_W_HH_MULT),
+               &sh = mem(v, d ? SEL_DEC_W_HH_SHIFT : SEL_ENC_W_HH_SHIFT);
+    std::vector<int64_t> h(H);
+    for (long p = 0; p < v.n; ++p)
+        for (int t = 0; t < T; ++t) {
+            const size_t prev = (size_t)p * T + t - 1, last = (size_t)p * T + T - 1;
+            for (int k = 0; k < H; ++k)
+                h[k] = !d ? (t ? sext(v.enc_h[prev * H + k], W_H) : 0)
+                          : sext(t ? v.dec_h[prev * H + k] : v.enc_h[last * H + k], W_H);
+            for (int j = 0; j < 3 * H; ++j) {
+                int64_t a = 0;
+                for (int k = 0; k < H; ++k) {
+                    const int64_t op = rec_operand(act[d], (((size_t)p * T + t) * 3 + 0) * H + k, h[k], j >= 2 * H);
+                    a += shr(sext(w[(size_t)j * H + k], FLIGRU_TB_WEIGHT_BITS) * op, dh);
+                }
+                cover_acc(a, m[(size_t)j], sh[(size_t)j], FLIGRU_TB_GATE_BITS, true, c);
+            }
+        }
+}
+
+// The encoder's input part and the dense head.
+void cover_input_dense(const Vectors &v, Coverage &c)
+{
     const int dh = FLIGRU_TB_WEIGHT_FRAC + FLIGRU_TB_STATE_FRAC - FLIGRU_TB_ACC_FRAC;
     const int dx = FLIGRU_TB_WEIGHT_FRAC + FLIGRU_TB_INPUT_FRAC - FLIGRU_TB_ACC_FRAC;
-    auto at_rail = [](int64_t x, int w) { return x == (INT64_C(1) << (w - 1)) - 1 || x == -(INT64_C(1) << (w - 1)); };
-    long x_sat = 0, gate_sat = 0, tab_clamp = 0, st_sat = 0, out_sat = 0, acc_wrap = 0, resc_sat = 0, n_acc = 0;
-    for (uint64_t w : v.x) x_sat += at_rail(sext(w, W_X), W_X);
-    for (uint64_t w : v.y) out_sat += at_rail(sext(w, W_O), W_O);
-    for (const auto *s : {&v.enc_h, &v.dec_h})
-        for (uint64_t w : *s) st_sat += at_rail(sext(w, W_H), W_H);
-    std::vector<uint64_t> act[2];
-    for (int d = 0; d < 2; ++d) {
-        const std::string f = o.dir + (d ? "/dec_l0_pre.hex" : "/enc_l0_pre.hex");
-        const std::string fa = o.dir + (d ? "/dec_l0_act.hex" : "/enc_l0_act.hex");
-        if (!exists(f) || !exists(fa)) die("vectors without --gates: " + f);
-        for (uint64_t w : read_hex(f, (size_t)v.n * T * 3 * H)) {
-            const int64_t g = sext(w, wg);
-            gate_sat += at_rail(g, wg);
-            const int64_t r = INT64_C(1) << (FLIGRU_TB_GATE_FRAC + FLIGRU_TB_SIGMOID_RANGE_LOG2);
-            tab_clamp += g < -r || g >= r;
-        }
-        act[d] = read_hex(fa, (size_t)v.n * T * 3 * H);
-    }
-    // Recurrent accumulators and their rescale, every row of every step.
-    std::vector<int64_t> h(H), op(H);
-    for (int d = 0; d < 2; ++d) {
-        const auto *w = mem(v, d ? 8 : 3), *m = mem(v, d ? 9 : 4), *sh = mem(v, d ? 10 : 5);
-        for (long p = 0; p < v.n; ++p)
-            for (int t = 0; t < T; ++t) {
-                for (int k = 0; k < H; ++k) {
-                    if (!d) h[k] = t ? sext(v.enc_h[((size_t)p * T + t - 1) * H + k], W_H) : 0;
-                    else h[k] = sext(t ? v.dec_h[((size_t)p * T + t - 1) * H + k] : v.enc_h[((size_t)p * T + T - 1) * H + k], W_H);
-                }
-                for (int j = 0; j < 3 * H; ++j) {
-                    const bool nrow = j >= 2 * H;
-                    for (int k = 0; k < H; ++k) {
-                        op[k] = h[k];
-                        if (nrow && !FLIGRU_TB_RESET_AFTER) {   // r ⊙ h
-                            const int64_t r = sext(act[d][(((size_t)p * T + t) * 3 + 0) * H + k], FLIGRU_TB_ACT_BITS);
-                            int64_t rh = shr(r * h[k], FLIGRU_TB_ACT_FRAC);
-                            const int64_t hi = (INT64_C(1) << (W_H - 1)) - 1;
-                            op[k] = rh > hi ? hi : rh < -hi - 1 ? -hi - 1 : rh;
-                        }
-                    }
-                    int64_t a = 0;
-                    for (int k = 0; k < H; ++k) a += shr(sext((*w)[(size_t)j * H + k], FLIGRU_TB_WEIGHT_BITS) * op[k], dh);
-                    ++n_acc;
-                    acc_wrap += !fits(a, wa);
-                    const int s = (int)sext((*sh)[(size_t)j], 8);
-                    const int64_t mm = FLIGRU_TB_POW2 ? 1 : (int64_t)(*m)[(size_t)j];
-                    const int64_t prod = wrap(a, wa) * mm;
-                    const int64_t res = s < 0 ? (fits(prod, 62 + s) ? shr(prod, s) : (prod < 0 ? INT64_MIN / 2 : INT64_MAX / 2))
-                                              : shr(prod, s);
-                    resc_sat += !fits(res, wg);
-                }
-            }
-    }
-    // Input part (encoder) and dense head.
-    const auto *wih = mem(v, 0), *mx = mem(v, 1), *sx = mem(v, 2), *dw = mem(v, 13), *dm = mem(v, 14), *ds = mem(v, 15);
+    const auto &wih = mem(v, SEL_ENC_W_IH), &mx = mem(v, SEL_ENC_W_IH_MULT), &sx = mem(v, SEL_ENC_W_IH_SHIFT);
+    const auto &dw = mem(v, SEL_DENSE_W), &dm = mem(v, SEL_DENSE_MULT), &ds = mem(v, SEL_DENSE_SHIFT);
     for (long p = 0; p < v.n; ++p)
         for (int t = 0; t < T; ++t) {
             const int64_t x = sext(v.x[(size_t)p * T + t], W_X);
-            for (int j = 0; j < 3 * H; ++j) {
-                const int64_t a = shr(sext((*wih)[(size_t)j], FLIGRU_TB_WEIGHT_BITS) * x, dx);
-                ++n_acc;
-                acc_wrap += !fits(a, wa);
-                const int s = (int)sext((*sx)[(size_t)j], 8);
-                const int64_t mm = FLIGRU_TB_POW2 ? 1 : (int64_t)(*mx)[(size_t)j];
-                resc_sat += !fits(shr(wrap(a, wa) * mm, s), wg);
-            }
-            for (int c = 0; c < C; ++c) {
+            for (int j = 0; j < 3 * H; ++j)
+                cover_acc(shr(sext(wih[(size_t)j], FLIGRU_TB_WEIGHT_BITS) * x, dx), mx[(size_t)j], sx[(size_t)j],
+                          FLIGRU_TB_GATE_BITS, false, c);
+            for (int ch = 0; ch < C; ++ch) {
                 int64_t a = 0;
                 for (int k = 0; k < H; ++k)
-                    a += shr(sext((*dw)[(size_t)c * H + k], FLIGRU_TB_WEIGHT_BITS) *
+                    a += shr(sext(dw[(size_t)ch * H + k], FLIGRU_TB_WEIGHT_BITS) *
                                  sext(v.dec_h[((size_t)p * T + t) * H + k], W_H), dh);
-                ++n_acc;
-                acc_wrap += !fits(a, wa);
-                const int s = (int)sext((*ds)[(size_t)c], 8);
-                const int64_t mm = FLIGRU_TB_POW2 ? 1 : (int64_t)(*dm)[(size_t)c];
-                resc_sat += !fits(shr(wrap(a, wa) * mm, s), W_O);
+                cover_acc(a, dm[(size_t)ch], ds[(size_t)ch], W_O, false, c);
             }
         }
+}
+
+// Prints the counts; exits 1 when a counter named in --expect-sat is zero (a
+// configuration meant to drive saturation whose data reaches none tests nothing).
+void coverage(const Options &o, const Vectors &v)
+{
+    Coverage c;
+    std::vector<uint64_t> act[2];
+    cover_words(v, c);
+    cover_gates(VecSet(o.dir), v.n, act, c);
+    for (int d = 0; d < 2; ++d) cover_recurrent(v, act, d, c);
+    cover_input_dense(v, c);
     std::printf("rtl_tb %s: vectors: %ld pixels x %d steps; saturations and wraps in the golden data: input %ld, "
                 "accumulator wraps %ld of %ld, rescale %ld, gate pre-activation %ld, beyond the sigmoid table "
                 "range %ld, state %ld, output %ld\n",
-                o.name.c_str(), v.n, T, x_sat, acc_wrap, n_acc, resc_sat, gate_sat, tab_clamp, st_sat, out_sat);
+                o.name.c_str(), v.n, T, c.input, c.acc_wrap, c.n_acc, c.rescale, c.gate, c.table, c.state, c.output);
+    const std::pair<const char *, long> named[] = {{"input", c.input}, {"acc_wrap", c.acc_wrap},
+                                                   {"rescale", c.rescale}, {"gate", c.gate},
+                                                   {"table", c.table}, {"state", c.state}, {"output", c.output}};
+    std::istringstream want(o.expect_sat);
+    for (std::string k; std::getline(want, k, ',');) {
+        bool known = false;
+        for (const auto &n : named) {
+            if (k != n.first) continue;
+            known = true;
+            if (n.second == 0) {
+                std::printf("FAIL %s: --expect-sat %s, but the vectors reach no %s saturation\n", o.name.c_str(),
+                            k.c_str(), k.c_str());
+                std::exit(1);
+            }
+        }
+        if (!known) die("--expect-sat: unknown counter '" + k + "' (input, acc_wrap, rescale, gate, table, state, output)");
+    }
 }
 
 struct Result {
@@ -442,6 +444,7 @@ int main(int argc, char **argv)
         else if (a == "--throttle-batches") o.throttle_batches = std::atoi(val().c_str());
         else if (a == "--seed") o.seed = std::strtoull(val().c_str(), nullptr, 10);
         else if (a == "--no-cfg-port") o.cfg_port = false;
+        else if (a == "--expect-sat") o.expect_sat = val();
         else if (a[0] == '+') continue;   // plusargs
         else if (o.dir.empty()) o.dir = a;
         else die("unexpected argument " + a);

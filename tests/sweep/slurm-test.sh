@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# slurm-test.sh FLIGRU CONFIG WORKDIR - runs a sweep through a real single-node Slurm
-# (slurmctld + slurmd on this host, talking over 127.0.0.1 only, munge
-# authentication, a generated slurm.conf),
-# then checks that every point came back through `fligru collect`.
-# Exit 0: passed; 77: skipped (printed why: Slurm/munge missing or slurmctld cannot
-# start here); anything else: failed.
+# slurm-test.sh FLIGRU CONFIG WORKDIR HEADER_CSV - ctest unit.sweep_slurm: runs a
+# sweep through a real single-node Slurm (slurmctld + slurmd on this host,
+# talking over 127.0.0.1 only, munge authentication, a generated slurm.conf),
+# then checks that every point came back through `fligru collect`: the table's
+# header equals HEADER_CSV's first line, one ok row per point with a real RMSE.
+# Exit 0: passed; 77: skipped (ctest SKIP_RETURN_CODE; printed why: Slurm/munge
+# missing or slurmctld cannot start here); anything else: failed. In CI
+# (CI=true) the test must run: a skip is a failure there.
 set -uo pipefail
-FLIGRU=$1 CONFIG=$2 W=$3
-skip() { echo "SKIP: $*"; exit 77; }
+FLIGRU=$1 CONFIG=$2 W=$3 HEADER_CSV=$4
+skip() {
+  if [ "${CI:-}" = true ]; then echo "FAIL: CI must run the Slurm test, but: $*"; exit 1; fi
+  echo "SKIP: $*"; exit 77
+}
+rm -rf "$W"
 fail() { echo "FAIL: $*"; for f in "$W"/log/*.log; do echo "== $f"; tail -20 "$f"; done; exit 1; }
 for p in slurmctld slurmd munged mungekey sbatch sinfo squeue; do
   command -v "$p" >/dev/null 2>&1 || [ -x "/usr/sbin/$p" ] || skip "$p not installed (scripts/install-deps.sh installs slurm-wlm and munge)"
@@ -101,5 +107,13 @@ cat "$W/log/sweep.out"
 RUN=$(ls -d "$W"/out/* | head -1)
 ls "$RUN"/slurm/*.out >/dev/null 2>&1 || fail "no Slurm task output in $RUN/slurm"
 "$FLIGRU" collect "$RUN" || fail "fligru collect: exit $?"
-echo "slurm: $(($(wc -l < "$RUN/results.csv") - 1)) rows, $(ls "$RUN"/slurm/*.out | wc -l) task logs"
+grep -q "4 of 4 points done, 0 failed, 0 missing" "$W/log/sweep.out" || fail "not every point done"
+csv="$RUN/results.csv"
+[ "$(head -1 "$csv")" = "$(head -1 "$HEADER_CSV")" ] || fail "results.csv header differs from $HEADER_CSV's"
+# rows: slurm,<index>,seq2seqlite,...; column 21 (rmse) a real number in (0, 0.5); status ok
+awk -F, 'NR > 1 { if ($1 != "slurm" || $2 != NR - 2 || $3 != "seq2seqlite") { print "row " NR - 1 ": " $0; exit 1 }
+                   if (!($21 > 0 && $21 < 0.5)) { print "row " NR - 1 " rmse " $21; exit 1 }
+                   if ($NF != "ok") { print "row " NR - 1 " status " $NF; exit 1 } }
+         END { if (NR != 5) { print NR - 1 " rows, expected 4"; exit 1 } }' "$csv" || fail "results.csv rows"
+echo "slurm: $(($(wc -l < "$csv") - 1)) rows, $(ls "$RUN"/slurm/*.out | wc -l) task logs: passed"
 exit 0

@@ -117,6 +117,10 @@ typedef struct {
     int         no_plots;     /* skip the plot and table scripts                  */
 } fl_sweep_opts;
 
+/* Where the sweep's plot and table scripts are: $FLIGRU_SCRIPTS_DIR, else
+ * the scripts/ folder the build was configured with. */
+const char *fl_sweep_scripts_dir(void);
+
 /* results/<name>: creates it and writes the manifest points.csv (and sweep.yaml, a
  * copy of the config). A manifest already there must list the same points. */
 fl_status fl_sweep_prepare(const fl_sweep *s, const fl_sweep_opts *o, char *run_dir, size_t n);
