@@ -3,13 +3,16 @@
 #   make test       same set-up, then every test (ctest)
 #   make test-asan  the tests again under AddressSanitizer + UBSan
 #   make bench      build and run the benchmarks in bench/
+#   make fuzz       the libFuzzer harnesses (clang), FUZZ_TIME seconds each
 BUILD     ?= build
 JOBS      ?= $(shell nproc)
 # CI (CI=true in the environment) builds with -Werror.
 WERROR    ?= $(if $(CI),ON,OFF)
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build demo test test-asan bench clean
+FUZZ_TIME ?= 120
+
+.PHONY: all deps configure build demo test test-asan bench fuzz clean
 
 all: build
 
@@ -36,8 +39,17 @@ test-asan: deps
 	@cmake --build --preset asan -j $(JOBS)
 	@ctest --preset asan -j $(JOBS)
 
+# tests/fuzz: its own clang project (libFuzzer + ASan + UBSan); a finding stops
+# the run and leaves the input in build-fuzz/artifacts/.
+fuzz: deps
+	@cmake -S tests/fuzz -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang \
+	    -DCMAKE_BUILD_TYPE=RelWithDebInfo >build-fuzz.configure.log 2>&1 \
+	  || { cat build-fuzz.configure.log; exit 1; }
+	@cmake --build build-fuzz -j $(JOBS)
+	@sh tests/fuzz/run.sh build-fuzz $(FUZZ_TIME)
+
 bench: build
 	@bash scripts/bench.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-asan $(BUILD).configure.log build-asan.configure.log
+	rm -rf $(BUILD) build-asan build-fuzz $(BUILD).configure.log build-asan.configure.log build-fuzz.configure.log
