@@ -15,6 +15,7 @@ PKGS=(
   yosys                    # resource estimates
   gnuplot-nox              # plots
   libgsl-dev               # iterative-reconvolution fits (the classical baseline)
+  clang libclang-rt-14-dev libomp-dev   # libFuzzer harnesses (tests/fuzz, make fuzz)
   slurm-wlm munge          # fligru sweep --executor slurm (and its single-node test)
   python3-torch python3-h5py  # scripts/convert-torch.py, convert-keras.py and their tests (/usr/bin/python3)
 )
