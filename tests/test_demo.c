@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -50,10 +51,13 @@ Test(demo, pipeline_reproduces_reference_scores, .timeout = 300)
     char *out, *err;
     cr_assert(eq(int, tu_run_cli(NULL, &err, "synth", FLIGRU_SOURCE_DIR "/configs/synth-small.yaml",
                                  "-o", data, NULL), 0), "%s", err);
+    free(err);
     cr_assert(eq(int, tu_run_cli(NULL, &err, "baseline", tpsf, "-o", pred, "--channels", "3", NULL), 0),
               "%s", err);
+    free(err);
     cr_assert(eq(int, tu_run_cli(&out, &err, "score", pred, target, "--params", params, "--json", NULL), 0),
               "%s", err);
+    free(err);
     size_t len;
     char *ref = (char *)tu_read_all(FLIGRU_SOURCE_DIR "/results/demo/score.json", &len);
     cr_assert(ref != NULL, "results/demo/score.json missing");
@@ -67,4 +71,7 @@ Test(demo, pipeline_reproduces_reference_scores, .timeout = 300)
     compare(want, got, "score");
     cJSON_Delete(want);
     cJSON_Delete(got);
+    free(ref);
+    free(out);
+    free(dir);
 }
