@@ -7,24 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const AXIS_NAMES[FL_AX_COUNT] = {
-    "network", "enc_hidden", "dec_hidden", "outputs", "weight_bits", "state_bits", "acc_bits",
-    "act", "kd", "qat", "lanes", "engines", "clock_mhz", "device", "dataflow", "steps",
-    "gate_width_ns",
-};
-
-const char *fl_sweep_axis_name(fl_sweep_axis a)
-{
-    return a >= 0 && a < FL_AX_COUNT ? AXIS_NAMES[a] : "?";
-}
-
-static int axis_of(const char *name)
-{
-    for (int a = 0; a < FL_AX_COUNT; ++a)
-        if (!strcmp(name, AXIS_NAMES[a])) return a;
-    return -1;
-}
-
 /* Resolves rel against the directory of the config file. */
 const char *fl_sweep_scripts_dir(void)
 {
@@ -124,7 +106,7 @@ static fl_status axis_value(const fl_yaml *y, const fl_yaml_node *n, int a, fl_s
     }
     case FL_AX_DEVICE: {
         int known = 0;
-        if ((st = sweep_hw_device_known(s->devices_path, v, &known))) return st;
+        if ((st = sweep_hw_device_known(s, v, &known))) return st;
         if (!known) return fl_yaml_fail(y, n, "'%s': no such device in %s", v, s->devices_path);
         return add_device(s, v, out);
     }
@@ -189,10 +171,10 @@ static fl_status expand_block(const fl_yaml *y, const fl_yaml_node *blk, fl_swee
     for (size_t k = 0; k < blk->n && !st; ++k) {
         const char *key = blk->keys[k];
         const fl_yaml_node *v = blk->items[k];
-        int a = !strcmp(key, "hidden") ? -1 : axis_of(key);
+        int a = !strcmp(key, "hidden") ? -1 : sweep_axis_of(key);
         if (a == -1 && strcmp(key, "hidden")) {
             char known[512] = "hidden";
-            for (int j = 0; j < FL_AX_COUNT; ++j) snprintf(known + strlen(known), sizeof known - strlen(known), ", %s", AXIS_NAMES[j]);
+            for (int j = 0; j < FL_AX_COUNT; ++j) snprintf(known + strlen(known), sizeof known - strlen(known), ", %s", fl_sweep_axis_name((fl_sweep_axis)j));
             st = fl_yaml_fail(y, v, "unknown axis (known: %s)", known);
             break;
         }
@@ -255,7 +237,7 @@ static void canonical(fl_sweep_point *p)
 static fl_status check_point(const fl_yaml *y, const fl_sweep *s, const fl_sweep_point *p)
 {
     const char *f = fl_yaml_file(y);
-#define AT(a) f, p->line[a], AXIS_NAMES[a]
+#define AT(a) f, p->line[a], fl_sweep_axis_name(a)
     if (p->v[FL_AX_KD] && p->v[FL_AX_NETWORK] == 0)
         return fl_fail(FL_E_INPUT, "%s:%d: %s: a seq2seq (teacher) point is not distilled (kd: true needs network: seq2seqlite)", AT(FL_AX_KD));
     if (p->v[FL_AX_WEIGHT_BITS] > 0 && (p->v[FL_AX_STATE_BITS] == 0 || p->v[FL_AX_ACC_BITS] == 0))
@@ -285,9 +267,9 @@ static fl_status check_point(const fl_yaml *y, const fl_sweep *s, const fl_sweep
     return FL_OK;
 }
 
-static fl_status parse(const fl_yaml *y, fl_sweep *s)
+/* Top-level keys and the run's name. */
+static fl_status parse_run(const fl_yaml *y, const fl_yaml_node *r, fl_sweep *s)
 {
-    const fl_yaml_node *r = fl_yaml_root(y), *m;
     const char *cfg = s->path;
     fl_status st;
     static const char *const top[] = {"run", "train", "format", "eval", "hardware", "plots", "base",
@@ -299,8 +281,13 @@ static fl_status parse(const fl_yaml *y, fl_sweep *s)
     if (!name[0] || strlen(name) >= sizeof s->name || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != strlen(name) || name[0] == '.')
         return fl_yaml_fail(y, fl_yaml_get(y, r, "run"), "'%s': letters, digits, - _ . only", name);
     snprintf(s->name, sizeof s->name, "%s", name);
+    return FL_OK;
+}
 
-    /* defaults: the configs next to this file */
+/* Defaults: the configs next to the sweep's file, the project's scripts. */
+static void set_defaults(fl_sweep *s)
+{
+    const char *cfg = s->path;
     resolve(cfg, "train-teacher.yaml", s->teacher_cfg, sizeof s->teacher_cfg);
     resolve(cfg, "train-student.yaml", s->student_cfg, sizeof s->student_cfg);
     resolve(cfg, "distill-student.yaml", s->distill_cfg, sizeof s->distill_cfg);
@@ -317,7 +304,14 @@ static fl_status parse(const fl_yaml *y, fl_sweep *s)
     s->mono_samples = 1000;
     s->test_seed = 1000001;
     s->dtw_band = -1;
+}
 
+/* train: the training configs and budgets; format: the base fixed-point format. */
+static fl_status parse_train(const fl_yaml *y, const fl_yaml_node *r, fl_sweep *s)
+{
+    const char *cfg = s->path;
+    const fl_yaml_node *m;
+    fl_status st;
     if ((st = fl_yaml_get_map(y, r, "train", &m))) return st;
     if (m) {
         static const char *const k[] = {"data", "samples", "teacher", "student", "distill", "teacher_model",
@@ -339,6 +333,15 @@ static fl_status parse(const fl_yaml *y, fl_sweep *s)
         s->batch = (size_t)v;
     }
     if ((st = get_path(y, r, "format", cfg, s->fx_cfg, sizeof s->fx_cfg))) return st;
+    return FL_OK;
+}
+
+/* eval: the held-out and mono-exponential sets, DTW band. */
+static fl_status parse_eval(const fl_yaml *y, const fl_yaml_node *r, fl_sweep *s)
+{
+    const char *cfg = s->path;
+    const fl_yaml_node *m;
+    fl_status st;
     if ((st = fl_yaml_get_map(y, r, "eval", &m))) return st;
     if (m) {
         static const char *const k[] = {"test", "test_samples", "seed", "mono", "mono_samples", "dtw_band", NULL};
@@ -362,6 +365,15 @@ static fl_status parse(const fl_yaml *y, fl_sweep *s)
         if ((st = fl_yaml_get_i64(y, m, "dtw_band", &v, -1, 100000))) return st;
         s->dtw_band = (long)v;
     }
+    return FL_OK;
+}
+
+/* hardware: the device catalog; plots: the scripts run at the end. */
+static fl_status parse_hardware_plots(const fl_yaml *y, const fl_yaml_node *r, fl_sweep *s)
+{
+    const char *cfg = s->path;
+    const fl_yaml_node *m;
+    fl_status st;
     if ((st = fl_yaml_get_map(y, r, "hardware", &m))) return st;
     if (m) {
         static const char *const k[] = {"devices", NULL};
@@ -382,6 +394,14 @@ static fl_status parse(const fl_yaml *y, fl_sweep *s)
         }
     } else if (pn) return fl_yaml_fail(y, pn, "expected a script path, a list of them, or none");
 
+    return FL_OK;
+}
+
+/* Every file the run names exists; the base configs and the device catalog
+ * are parsed, once, for every point (design.c, hw.c). */
+static fl_status load_base_files(const fl_yaml *y, const fl_yaml_node *r, fl_sweep *s)
+{
+    fl_status st;
     const fl_yaml_node *tm = fl_yaml_get(y, r, "train");
     if ((st = need_file(y, tm, "teacher", s->teacher_cfg)) || (st = need_file(y, tm, "student", s->student_cfg)) ||
         (st = need_file(y, tm, "distill", s->distill_cfg)) || (st = need_file(y, tm, "data", s->data_cfg)) ||
@@ -390,61 +410,73 @@ static fl_status parse(const fl_yaml *y, fl_sweep *s)
         (st = need_file(y, fl_yaml_get(y, r, "eval"), "mono", s->mono_cfg)) ||
         (st = need_file(y, fl_yaml_get(y, r, "hardware"), "devices", s->devices_path)))
         return st;
-    /* the base configs themselves must be valid */
-    fl_train_config tc;
-    fl_fx_format fx;
-    fl_synth_params sp;
-    if ((st = fl_train_config_from_yaml(s->teacher_cfg, 0, &tc)) || (st = fl_train_config_from_yaml(s->student_cfg, 0, &tc)) ||
-        (st = fl_train_config_from_yaml(s->distill_cfg, 1, &tc)) || (st = fl_fx_format_load(s->fx_cfg, &fx)) ||
-        (st = fl_synth_params_from_yaml(s->data_cfg, &sp)) || (st = fl_synth_params_from_yaml(s->test_cfg, &sp)) ||
-        (s->mono_cfg[0] && (st = fl_synth_params_from_yaml(s->mono_cfg, &sp))))
-        return st;
+    if ((st = sweep_base_load(s))) return st;
+    return sweep_hw_catalog_load(s);
+}
 
+/* base: the values of the axes a grid block does not set. */
+static fl_status parse_base_point(const fl_yaml *y, const fl_yaml_node *r, fl_sweep *s, fl_sweep_point *base)
+{
+    const fl_yaml_node *m;
+    fl_status st;
     /* base point */
-    fl_sweep_point base;
-    memset(&base, 0, sizeof base);
-    base.v[FL_AX_NETWORK] = 1;
-    base.v[FL_AX_ENC_HIDDEN] = base.v[FL_AX_DEC_HIDDEN] = 32;
-    base.v[FL_AX_OUTPUTS] = 3;
-    base.v[FL_AX_WEIGHT_BITS] = 8;
-    base.v[FL_AX_STATE_BITS] = 24;
-    base.v[FL_AX_ACC_BITS] = 32;
-    base.v[FL_AX_LANES] = 16;
-    base.v[FL_AX_ENGINES] = 1;
-    base.v[FL_AX_CLOCK_MHZ] = 200;
-    base.v[FL_AX_STEPS] = 135;
-    base.v[FL_AX_GATE_WIDTH_NS] = 0.09;
-    base.v[FL_AX_DEVICE] = -1;
-    for (int a = 0; a < FL_AX_COUNT; ++a) base.line[a] = r->line;
+    memset(base, 0, sizeof *base);
+    base->v[FL_AX_NETWORK] = 1;
+    base->v[FL_AX_ENC_HIDDEN] = base->v[FL_AX_DEC_HIDDEN] = 32;
+    base->v[FL_AX_OUTPUTS] = 3;
+    base->v[FL_AX_WEIGHT_BITS] = 8;
+    base->v[FL_AX_STATE_BITS] = 24;
+    base->v[FL_AX_ACC_BITS] = 32;
+    base->v[FL_AX_LANES] = 16;
+    base->v[FL_AX_ENGINES] = 1;
+    base->v[FL_AX_CLOCK_MHZ] = 200;
+    base->v[FL_AX_STEPS] = 135;
+    base->v[FL_AX_GATE_WIDTH_NS] = 0.09;
+    base->v[FL_AX_DEVICE] = -1;
+    for (int a = 0; a < FL_AX_COUNT; ++a) base->line[a] = r->line;
     if ((st = fl_yaml_get_map(y, r, "base", &m))) return st;
     if (m) {
         for (size_t k = 0; k < m->n; ++k) {
             const char *key = m->keys[k];
-            int a = !strcmp(key, "hidden") ? FL_AX_ENC_HIDDEN : axis_of(key);
+            int a = !strcmp(key, "hidden") ? FL_AX_ENC_HIDDEN : sweep_axis_of(key);
             if (a < 0) return fl_yaml_fail(y, m->items[k], "unknown axis");
-            if ((st = axis_value(y, m->items[k], a, s, &base.v[a]))) return st;
-            base.line[a] = m->items[k]->line;
+            if ((st = axis_value(y, m->items[k], a, s, &base->v[a]))) return st;
+            base->line[a] = m->items[k]->line;
             if (!strcmp(key, "hidden")) {
-                base.v[FL_AX_DEC_HIDDEN] = base.v[FL_AX_ENC_HIDDEN];
-                base.line[FL_AX_DEC_HIDDEN] = base.line[FL_AX_ENC_HIDDEN];
+                base->v[FL_AX_DEC_HIDDEN] = base->v[FL_AX_ENC_HIDDEN];
+                base->line[FL_AX_DEC_HIDDEN] = base->line[FL_AX_ENC_HIDDEN];
             }
         }
     }
+    return FL_OK;
+}
+
+/* grid: one block or a list of them, each a Cartesian product. */
+static fl_status parse_grid(const fl_yaml *y, const fl_yaml_node *r, fl_sweep *s, const fl_sweep_point *base)
+{
+    const char *cfg = s->path;
+    fl_status st;
     const fl_yaml_node *g = fl_yaml_get(y, r, "grid");
     if (!g) return fl_fail(FL_E_INPUT, "%s: grid: missing (a map of axes, or a list of such maps)", cfg);
     size_t cap = 0;
     if (g->kind == FL_YAML_SEQ) {
         if (g->n == 0) return fl_yaml_fail(y, g, "empty grid");
         for (size_t i = 0; i < g->n; ++i)
-            if ((st = expand_block(y, g->items[i], s, &base, &cap))) return st;
-    } else if ((st = expand_block(y, g, s, &base, &cap))) return st;
+            if ((st = expand_block(y, g->items[i], s, base, &cap))) return st;
+    } else if ((st = expand_block(y, g, s, base, &cap))) return st;
     if (s->n_devices == 0) return fl_fail(FL_E_INPUT, "%s: device: no device given (base: {device: NAME} or a grid axis)", cfg);
     for (size_t i = 0; i < s->n_points; ++i)
         if (s->points[i].v[FL_AX_DEVICE] < 0)
             return fl_fail(FL_E_INPUT, "%s: device: point %zu has no device (set it in base:)", cfg, i);
     s->n_before_constraints = s->n_points;
 
-    /* constraints */
+    return FL_OK;
+}
+
+/* constraints: every point must satisfy every expression. */
+static fl_status apply_constraints(const fl_yaml *y, const fl_yaml_node *r, fl_sweep *s)
+{
+    fl_status st;
     const fl_yaml_node *cs;
     if ((st = fl_yaml_get_seq(y, r, "constraints", &cs))) return st;
     size_t kept = 0;
@@ -463,10 +495,15 @@ static fl_status parse(const fl_yaml *y, fl_sweep *s)
     s->n_points = kept;
     if (kept == 0)
         return cs ? fl_yaml_fail(y, cs, "the constraints leave no point of the %zu in the grid", s->n_before_constraints)
-                  : fl_yaml_fail(y, g, "empty grid");
+                  : fl_yaml_fail(y, fl_yaml_get(y, r, "grid"), "empty grid");
+    return FL_OK;
+}
 
-    /* canonical form, checks, ids; duplicates (the same id) are dropped */
-    kept = 0;
+/* Canonical form, cross-axis checks and ids; duplicates (the same id) dropped. */
+static fl_status finish_points(const fl_yaml *y, fl_sweep *s)
+{
+    fl_status st;
+    size_t kept = 0;
     for (size_t i = 0; i < s->n_points; ++i) {
         fl_sweep_point *p = &s->points[i];
         canonical(p);
@@ -477,6 +514,20 @@ static fl_status parse(const fl_yaml *y, fl_sweep *s)
     }
     s->n_points = kept;
     return FL_OK;
+}
+
+static fl_status parse(const fl_yaml *y, fl_sweep *s)
+{
+    const fl_yaml_node *r = fl_yaml_root(y);
+    fl_sweep_point base;
+    fl_status st;
+    if ((st = parse_run(y, r, s))) return st;
+    set_defaults(s);
+    if ((st = parse_train(y, r, s)) || (st = parse_eval(y, r, s)) || (st = parse_hardware_plots(y, r, s)) ||
+        (st = load_base_files(y, r, s)) || (st = parse_base_point(y, r, s, &base)) ||
+        (st = parse_grid(y, r, s, &base)) || (st = apply_constraints(y, r, s)))
+        return st;
+    return finish_points(y, s);
 }
 
 fl_status fl_sweep_load(const char *path, fl_sweep **out)
@@ -502,6 +553,8 @@ fl_status fl_sweep_load(const char *path, fl_sweep **out)
 void fl_sweep_free(fl_sweep *s)
 {
     if (!s) return;
+    sweep_hw_catalog_free(s);
+    sweep_base_free(s);
     for (size_t i = 0; i < s->n_devices; ++i) free(s->devices[i]);
     free(s->devices);
     free(s->points);

@@ -236,12 +236,12 @@ static void fmt_eta(double s, char *b, size_t n)
     else snprintf(b, n, "%.1f h", s / 3600);
 }
 
-static void progress(int mode, size_t total, size_t done, size_t failed, size_t running, double eta, int final)
+static void progress(fl_progress mode, size_t total, size_t done, size_t failed, size_t running, double eta, int final)
 {
-    if (mode == 3) return;
+    if (mode == FL_PROGRESS_QUIET) return;
     char e[32];
     fmt_eta(eta, e, sizeof e);
-    if (mode == 2) {
+    if (mode == FL_PROGRESS_BAR) {
         const int W = 30;
         int fill = total ? (int)((done + failed) * W / total) : W;
         char bar[64];
@@ -310,7 +310,7 @@ fl_status fl_sweep_run_local(const fl_sweep *s, const fl_sweep_opts *o, const ch
                              size_t *failed)
 {
     const int jobs = o->jobs > 0 ? o->jobs : 1;
-    int mode = o->progress ? o->progress : isatty(2) ? 2 : 1;
+    fl_progress mode = o->progress != FL_PROGRESS_AUTO ? o->progress : isatty(2) ? FL_PROGRESS_BAR : FL_PROGRESS_LINES;
     size_t *pending = malloc(s->n_points * sizeof *pending), np = 0, done = 0, start_done;
     child *run = calloc((size_t)jobs, sizeof *run);
     if (!pending || !run) {

@@ -25,11 +25,9 @@ static fl_status hw_point(const fl_sweep *s, const fl_sweep_point *p, fl_hw_poin
     h->reset_after = seq2seq;
     h->clock_mhz = p->v[FL_AX_CLOCK_MHZ];
     h->dataflow = fl_sweep_int(p, FL_AX_DATAFLOW) ? FL_HW_GATE_MAJOR : FL_HW_PIXEL_MAJOR;
-    fl_fx_format f;
+    fl_fx_format f = *sweep_base_fx(s);
     fl_status st;
-    if (p->v[FL_AX_WEIGHT_BITS] > 0) {
-        if ((st = sweep_fx_format(s, p, &f))) return st;
-    } else if ((st = fl_fx_format_load(s->fx_cfg, &f))) return st;
+    if (p->v[FL_AX_WEIGHT_BITS] > 0 && (st = sweep_fx_format(s, p, &f))) return st;
     h->input_bits = f.input.bits;
     h->weight_bits = f.weight_bits;
     h->bias_bits = f.bias.bits;
@@ -56,14 +54,26 @@ void sweep_hw_key(char *buf, size_t n)
         for (int k = 0; k < FL_HW_NFEAT && l < n; ++k) l += (size_t)snprintf(buf + l, n - l, " %.17g", c->coef[r][k]);
 }
 
-fl_status sweep_hw_device_known(const char *catalog, const char *name, int *known)
+fl_status sweep_hw_catalog_load(fl_sweep *s)
 {
     fl_hw_devices *d;
-    fl_status st = fl_hw_devices_load(catalog, &d);
+    fl_status st = fl_hw_devices_load(s->devices_path, &d);
     if (st) return st;
-    *known = fl_hw_device_find(d, name) != NULL;
+    s->base->catalog = d;
+    return FL_OK;
+}
+
+void sweep_hw_catalog_free(fl_sweep *s)
+{
+    if (!s->base || !s->base->catalog) return;
+    fl_hw_devices_free(s->base->catalog);
+    s->base->catalog = NULL;
+}
+
+fl_status sweep_hw_device_known(const fl_sweep *s, const char *name, int *known)
+{
+    *known = fl_hw_device_find(s->base->catalog, name) != NULL;
     fl_error_clear();
-    fl_hw_devices_free(d);
     return FL_OK;
 }
 
@@ -91,20 +101,14 @@ fl_status sweep_hw_eval(const fl_sweep *s, const fl_sweep_point *p, sweep_hw *o)
     o->have = 1;   /* timing */
     if (p->v[FL_AX_WEIGHT_BITS] == 0) return FL_OK;
     fl_hw_resources r;
-    fl_hw_devices *cat;
+    const fl_hw_devices *cat = s->base->catalog;
     if ((st = fl_hw_resources_eval(&h, NULL, &r))) return st;
-    if ((st = fl_hw_devices_load(s->devices_path, &cat))) return st;
     const fl_hw_device *d = fl_hw_device_find(cat, s->devices[fl_sweep_int(p, FL_AX_DEVICE)]);
-    if (!d) {
-        fl_hw_devices_free(cat);
-        return FL_E_INPUT;
-    }
+    if (!d) return FL_E_INPUT;
     fl_hw_fit fit;
     fl_hw_fits(d, &r, &fit);
     fl_hw_memory m;
-    st = fl_hw_memory_eval(&h, &t, &r, d, cat->dram_efficiency, &m);
-    fl_hw_devices_free(cat);
-    if (st) return st;
+    if ((st = fl_hw_memory_eval(&h, &t, &r, d, cat->dram_efficiency, &m))) return st;
     o->lut = r.lut;
     o->ff = r.ff;
     o->dsp = r.dsp;

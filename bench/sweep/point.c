@@ -1,5 +1,6 @@
-/* point.c - what a design point means: its data, training run, fixed-point
- * format, and the hashes that name its model and its result. */
+/* point.c - the names of a design point: the hashes of its model and its
+ * result (from what design.c says the point is), its row prefix, and small
+ * helpers the evaluator and the executors share. */
 #include "sweep_internal.h"
 
 #include <inttypes.h>
@@ -27,79 +28,6 @@ void fl_sweep_hash(const char *text, char out[17])
         h *= UINT64_C(0x100000001b3);
     }
     snprintf(out, 17, "%016" PRIx64, h);
-}
-
-fl_status sweep_synth_params(const fl_sweep *s, const fl_sweep_point *p, int which, fl_synth_params *out)
-{
-    const char *cfg = which == 0 ? s->data_cfg : which == 1 ? s->test_cfg : s->mono_cfg;
-    fl_status st = fl_synth_params_from_yaml(cfg, out);
-    if (st) return st;
-    out->gates = fl_sweep_int(p, FL_AX_STEPS);
-    out->gate_width_ns = p->v[FL_AX_GATE_WIDTH_NS];
-    out->channels = fl_sweep_int(p, FL_AX_OUTPUTS);
-    out->image = 0;
-    if (which == 0 && s->train_samples) out->samples = s->train_samples;
-    if (which == 1) {
-        out->samples = s->test_samples;
-        out->seed = s->test_seed;
-    }
-    if (which == 2) out->samples = s->mono_samples;
-    return FL_OK;
-}
-
-fl_status sweep_fx_format(const fl_sweep *s, const fl_sweep_point *p, fl_fx_format *f)
-{
-    fl_status st = fl_fx_format_load(s->fx_cfg, f);
-    if (st) return st;
-    f->weight_bits = fl_sweep_int(p, FL_AX_WEIGHT_BITS);
-    f->state.bits = fl_sweep_int(p, FL_AX_STATE_BITS);
-    f->state.frac = f->state.bits - 2;   /* two integer bits: |h| <= 1 with headroom, as ap_fixed<24,2> */
-    f->acc_bits = fl_sweep_int(p, FL_AX_ACC_BITS);
-    f->acc_auto = 1;
-    if (fl_sweep_int(p, FL_AX_ACT) == 1) f->sigmoid.kind = FL_FX_ACT_HARD;
-    return FL_OK;
-}
-
-fl_status sweep_train_config(const fl_sweep *s, const fl_sweep_point *p, int is_teacher, fl_train_config *c,
-                             int *distill)
-{
-    const int seq2seq = fl_sweep_int(p, FL_AX_NETWORK) == 0;
-    const int kd = !is_teacher && fl_sweep_int(p, FL_AX_KD);
-    const char *base = is_teacher || seq2seq ? s->teacher_cfg : kd ? s->distill_cfg : s->student_cfg;
-    fl_status st = fl_train_config_from_yaml(base, kd, c);
-    if (st) return st;
-    *distill = kd;
-    c->model.outputs = fl_sweep_int(p, FL_AX_OUTPUTS);
-    c->limit = 0;
-    if (s->batch) c->batch = s->batch;
-    if (is_teacher) {
-        int e = s->teacher_epochs ? s->teacher_epochs : s->epochs;
-        if (e) c->epochs = e;
-        c->qat = 0;
-        memset(&c->qat_p, 0, sizeof c->qat_p);
-        return FL_OK;
-    }
-    if (s->epochs) c->epochs = s->epochs;
-    c->model.layers = seq2seq ? 2 : 1;
-    c->model.reset = seq2seq ? FL_RESET_AFTER : FL_RESET_BEFORE;
-    c->model.enc_hidden = fl_sweep_int(p, FL_AX_ENC_HIDDEN);
-    c->model.dec_hidden = fl_sweep_int(p, FL_AX_DEC_HIDDEN);
-    c->model.act = fl_sweep_int(p, FL_AX_ACT) == 1 ? FL_ACT_HARD_SIGMOID : FL_ACT_SIGMOID;
-    memset(&c->qat_p, 0, sizeof c->qat_p);
-    c->qat = fl_sweep_int(p, FL_AX_QAT);
-    if (c->qat) {
-        fl_fx_format f;
-        if ((st = sweep_fx_format(s, p, &f))) return st;
-        c->qat_p.weight_bits = f.weight_bits;
-        c->qat_p.weight_scale = f.weight_scale == FL_FX_SCALE_TENSOR ? FL_QAT_PER_TENSOR : FL_QAT_PER_ROW;
-        c->qat_p.bias_bits = f.bias.bits;
-        c->qat_p.bias_frac = f.bias.frac;
-        c->qat_p.fq.state_bits = f.state.bits;
-        c->qat_p.fq.state_frac = f.state.frac;
-        c->qat_p.fq.act_bits = f.act.bits;
-        c->qat_p.fq.act_frac = f.act.frac;
-    }
-    return FL_OK;
 }
 
 /* ---- canonical keys -------------------------------------------------------------- */

@@ -1,4 +1,7 @@
-/* sweep_internal.h - what the sweep's modules share (not a public API). */
+/* sweep_internal.h - what the sweep's modules share (not a public API).
+ * Who calls whom, one way only:  config.c -> expr.c, design.c, hw.c, point.c;
+ * eval.c -> design.c, hw.c, point.c;  exec.c -> point.c;  point.c -> design.c,
+ * hw.c;  hw.c -> design.c;  design.c and expr.c call no other file. */
 #ifndef FLIGRU_SWEEP_INTERNAL_H
 #define FLIGRU_SWEEP_INTERNAL_H
 
@@ -18,7 +21,21 @@
 fl_status sweep_expr_eval(const fl_yaml *y, const fl_yaml_node *node, const char *text,
                           const fl_sweep *s, const fl_sweep_point *p, double *out);
 
-/* ---- per-point configuration (point.c) ---------------------------------------- */
+/* ---- what a point is (design.c) ------------------------------------------------ */
+
+/* The run's base configs, parsed once by fl_sweep_load (fl_sweep.base). */
+struct sweep_base {
+    fl_train_config teacher, student, distill;   /* the training configs             */
+    fl_fx_format    fx;                          /* the base fixed-point format      */
+    fl_synth_params data, test, mono;            /* training, held-out, mono sets    */
+    void           *catalog;                     /* fl_hw_devices, owned by hw.c     */
+};
+typedef struct sweep_base sweep_base;
+
+fl_status sweep_base_load(fl_sweep *s);
+void      sweep_base_free(fl_sweep *s);
+const fl_fx_format *sweep_base_fx(const fl_sweep *s);
+int       sweep_axis_of(const char *name);   /* -1: no such axis */
 
 /* Synth parameters of the training set (which = 0), the test set (1) or the
  * mono-exponential set (2) at the point's T, gate width and C. */
@@ -31,6 +48,8 @@ fl_status sweep_train_config(const fl_sweep *s, const fl_sweep_point *p, int is_
 
 /* The fixed-point format of a point (fixed-point points only). */
 fl_status sweep_fx_format(const fl_sweep *s, const fl_sweep_point *p, fl_fx_format *f);
+
+/* ---- names of a point (point.c) ---------------------------------------------------- */
 
 /* Canonical text of a training run (everything that determines the model's
  * bytes) into a malloc'd string; teacher_key: the teacher's id or file hash. */
@@ -59,8 +78,11 @@ typedef struct {
     int    mem_ok, rtl_supported;
 } sweep_hw;
 
-/* Loads the device catalog; checks that `name` is in it. */
-fl_status sweep_hw_device_known(const char *catalog, const char *name, int *known);
+/* The device catalog (s->devices_path), loaded once into s->base->catalog. */
+fl_status sweep_hw_catalog_load(fl_sweep *s);
+void      sweep_hw_catalog_free(fl_sweep *s);
+/* Whether the catalog has the device `name`. */
+fl_status sweep_hw_device_known(const fl_sweep *s, const char *name, int *known);
 /* Checks a point against what the hardware model and the RTL accept; fails with a
  * message that the caller prefixes with file:line. */
 fl_status sweep_hw_check(const fl_sweep *s, const fl_sweep_point *p);

@@ -132,3 +132,14 @@ void fl_set_threads(int n)
 }
 
 int fl_get_threads(void) { return omp_get_max_threads(); }
+
+int fl_progress_parse(const char *s, fl_progress *p)
+{
+    static const char *const names[] = {"auto", "lines", "bar", "quiet"};
+    for (int i = 0; i < 4; ++i)
+        if (!strcmp(s, names[i])) {
+            *p = (fl_progress)i;
+            return 0;
+        }
+    return -1;
+}

@@ -54,6 +54,17 @@ char *fl_path_join(const char *dir, const char *name);
 void fl_set_threads(int n);
 int  fl_get_threads(void);
 
+/* How a long-running command reports progress on stderr (training, sweeps). */
+typedef enum {
+    FL_PROGRESS_AUTO = 0,  /* a bar when stderr is a terminal, else one line per step */
+    FL_PROGRESS_LINES,
+    FL_PROGRESS_BAR,
+    FL_PROGRESS_QUIET
+} fl_progress;
+
+/* "auto", "lines", "bar", "quiet"; 0 and *p set, or -1. */
+int fl_progress_parse(const char *s, fl_progress *p);
+
 #ifdef __cplusplus
 }
 #endif

@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "fligru/backprop.h"
+#include "fligru/io.h"
 #include "fligru/seq2seq.h"
 #include "fligru/status.h"
 
@@ -201,12 +202,6 @@ fl_status fl_train_sha256_file(const char *path, char hex[65]);
 
 /* ---- the loop -------------------------------------------------------------- */
 
-typedef enum {
-    FL_PROGRESS_AUTO = 0,  /* bar when stderr is a terminal, else one line per epoch */
-    FL_PROGRESS_LINES,
-    FL_PROGRESS_BAR,
-    FL_PROGRESS_QUIET
-} fl_progress;
 
 typedef struct {
     const char *config_path;          /* hashed into the provenance              */

@@ -30,6 +30,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "fligru/io.h"
 #include "fligru/status.h"
 
 #ifdef __cplusplus
@@ -96,6 +97,8 @@ typedef struct {
     size_t   n_devices;
     char     plots[4][FL_SWEEP_PATH_MAX];  /* scripts run as `sh SCRIPT RUN_DIR` at the end */
     int      n_plots;
+    struct sweep_base *base;               /* the base configs and device catalog,
+                                              parsed once (private: sweep_internal.h) */
     /* the grid */
     fl_sweep_point *points;
     size_t   n_points;
@@ -113,7 +116,7 @@ typedef struct {
     const char *cache;        /* model and data cache ("out/sweep-cache")         */
     int         jobs;         /* points in parallel                               */
     int         threads;      /* threads per point (0: cores / jobs, at least 1)  */
-    int         progress;     /* 0 auto, 1 lines, 2 bar, 3 quiet                  */
+    fl_progress progress;     /* on stderr, while local children run              */
     int         no_plots;     /* skip the plot and table scripts                  */
 } fl_sweep_opts;
 
