@@ -8,6 +8,7 @@
 #ifndef FLIGRU_CLI_H
 #define FLIGRU_CLI_H
 
+#include <getopt.h>
 #include <stddef.h>
 #include "fligru/status.h"
 
@@ -31,10 +32,42 @@ int cli_train_main(int argc, char **argv, int distill);
 
 /* Prints "fligru: <fl_error()>" on stderr and returns the exit status for st. */
 int cli_fail(fl_status st);
+/* ---- arguments (cli_args.c) ---------------------------------------------------- */
+
 /* Prints "fligru <cmd>: <msg>" plus a --help hint and returns 2 (usage error). */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Parses a --threads value; returns 0 and sets *n, or -1. */
-int cli_parse_threads(const char *s, int *n);
+
+/* One option of a subcommand (not --help): key is getopt's value, arg its
+ * argument (NULL for a flag). Returns -1 to go on, else the exit status (a
+ * usage error: return cli_usage_error(...)). */
+typedef int (*cli_opt_fn)(void *ctx, int key, const char *arg);
+
+/* A subcommand's arguments: options (its long options must map --help to 'h')
+ * and how many positional arguments it takes. */
+typedef struct {
+    const char          *name;                 /* "predict": messages          */
+    const char          *help;                 /* printed by --help            */
+    const char          *shortopts;            /* getopt letters, "ho:"        */
+    const struct option *longopts;
+    cli_opt_fn           on_opt;               /* every option but --help      */
+    int                  min_args, max_args;   /* positional count; max -1: any */
+    const char          *args_usage;           /* the error when it is wrong   */
+} cli_spec;
+
+/* The one option loop: --help prints spec->help (returns 0), an unknown
+ * option or a wrong positional count is a usage error (2), on_opt's non-negative
+ * return ends the parse with that status. Returns -1 when the command goes on,
+ * with its positional arguments at argv[*first ...]. */
+int cli_parse_args(const cli_spec *spec, int argc, char **argv, void *ctx, int *first);
+
+/* "fligru ARGV..." into buf (provenance of written files); call it before
+ * cli_parse_args, which permutes argv. */
+void cli_command_line(int argc, char **argv, char *buf, size_t n);
+
+/* Numeric option values: 0 and *v set, or -1. */
+int cli_parse_long(const char *s, long lo, long hi, long *v);   /* an integer in [lo, hi] */
+int cli_parse_positive(const char *s, double *v);               /* a finite number > 0    */
+int cli_parse_threads(const char *s, int *n);                   /* 1..1024                */
 
 /* A loaded model of any kind (float or fixed-point Seq2Seq), behind one
  * forward call: x [n][T][input] -> y [n][T][outputs]. In cli_model.c. */

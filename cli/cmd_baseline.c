@@ -27,33 +27,35 @@ typedef struct {
     int         threads;
 } baseline_opts;
 
+enum { O_CHANNELS = 256, O_THREADS };
+
+static int on_opt(void *ctx, int key, const char *arg)
+{
+    baseline_opts *o = ctx;
+    switch (key) {
+    case 'o': o->out = arg; return -1;
+    case O_CHANNELS:
+        if (strcmp(arg, "1") && strcmp(arg, "3")) return cli_usage_error("baseline", "--channels: '%s' is not 1 or 3", arg);
+        o->channels = (size_t)atoi(arg);
+        return -1;
+    case O_THREADS:
+        if (cli_parse_threads(arg, &o->threads)) return cli_usage_error("baseline", "--threads: '%s' is not 1..1024", arg);
+        return -1;
+    default: return cli_usage_error("baseline", "unknown option");
+    }
+}
+
 static int parse_args(int argc, char **argv, baseline_opts *o)
 {
-    enum { O_CHANNELS = 256, O_THREADS };
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'}, {"channels", required_argument, 0, O_CHANNELS},
         {"threads", required_argument, 0, O_THREADS}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const cli_spec spec = {"baseline", HELP, "ho:", opts, on_opt, 1, 1, "expected one TPSF.npy"};
     *o = (baseline_opts){.channels = 1};
-    int c;
-    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
-        switch (c) {
-        case 'h': fputs(HELP, stdout); return 0;
-        case 'o': o->out = optarg; break;
-        case O_CHANNELS:
-            if (strcmp(optarg, "1") && strcmp(optarg, "3"))
-                return cli_usage_error("baseline", "--channels: '%s' is not 1 or 3", optarg);
-            o->channels = (size_t)atoi(optarg);
-            break;
-        case O_THREADS:
-            if (cli_parse_threads(optarg, &o->threads))
-                return cli_usage_error("baseline", "--threads: '%s' is not 1..1024", optarg);
-            break;
-        default: return cli_usage_error("baseline", "unknown option");
-        }
-    }
-    if (argc - optind != 1) return cli_usage_error("baseline", "expected one TPSF.npy");
+    int first, rc = cli_parse_args(&spec, argc, argv, o, &first);
+    if (rc >= 0) return rc;
     if (!o->out) return cli_usage_error("baseline", "no output: -o PRED.npy");
-    o->in = argv[optind];
+    o->in = argv[first];
     return -1;
 }
 

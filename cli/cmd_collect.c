@@ -14,21 +14,23 @@ static const char *HELP =
     "evaluated are left out and counted; the exit status is 1 while any is missing\n"
     "or failed. --plots SCRIPT runs `sh SCRIPT RUN_DIR` afterwards.\n";
 
+/* --plots SCRIPT (the only option). */
+static int on_opt(void *ctx, int key, const char *arg)
+{
+    if (key != 'p') return cli_usage_error("collect", "unknown option");
+    *(const char **)ctx = arg;
+    return -1;
+}
+
 int cmd_collect(int argc, char **argv)
 {
     static const struct option opts[] = {{"plots", required_argument, 0, 'p'}, {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
+    const cli_spec spec = {"collect", HELP, "h", opts, on_opt, 1, 1, "expected one RUN_DIR"};
     const char *plots = NULL;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'p': plots = optarg; break;
-        case 'h': fputs(HELP, stdout); return 0;
-        default: return cli_usage_error("collect", "unknown option");
-        }
-    }
-    if (argc - optind != 1) return cli_usage_error("collect", "expected one RUN_DIR");
-    const char *dir = argv[optind];
+    int first, rc = cli_parse_args(&spec, argc, argv, &plots, &first);
+    if (rc >= 0) return rc;
+    const char *dir = argv[first];
     size_t done = 0, failed = 0, missing = 0;
     fl_status st = fl_sweep_collect(dir, &done, &failed, &missing);
     if (st) return cli_fail(st);

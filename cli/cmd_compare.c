@@ -65,56 +65,56 @@ static int parse_photons(const char *s, compare_opts *o)
     return o->n_budgets ? 0 : -1;
 }
 
+enum { O_MODEL = 256, O_CONFIG, O_PHOTONS, O_SAMPLES, O_SEED, O_NOPLOT, O_THREADS };
+
+static int on_opt(void *ctx, int key, const char *arg)
+{
+    compare_opts *o = ctx;
+    long v;
+    char *end;
+    switch (key) {
+    case 'o': o->dir = arg; return -1;
+    case O_MODEL:
+        if (o->n_models == MAX_MODELS) return cli_usage_error("compare", "at most %d --model", MAX_MODELS);
+        o->models[o->n_models++] = arg;
+        return -1;
+    case O_CONFIG: o->config = arg; return -1;
+    case O_PHOTONS:
+        if (parse_photons(arg, o))
+            return cli_usage_error("compare", "--photons: '%s' is not a list of up to %d budgets in (0, 1e9]", arg,
+                                   MAX_BUDGETS);
+        return -1;
+    case O_SAMPLES:
+        if (cli_parse_long(arg, 1, 100000000L, &v)) return cli_usage_error("compare", "--samples: '%s' is not 1..1e8", arg);
+        o->samples = (size_t)v;
+        return -1;
+    case O_SEED:
+        errno = 0;
+        o->seed = strtoull(arg, &end, 10);
+        if (*arg == '\0' || *arg == '-' || *end || errno || o->seed >= (1ULL << 63))
+            return cli_usage_error("compare", "--seed: '%s' is not in [0, 2^63)", arg);
+        o->has_seed = 1;
+        return -1;
+    case O_NOPLOT: o->no_plot = 1; return -1;
+    case O_THREADS:
+        if (cli_parse_threads(arg, &o->threads)) return cli_usage_error("compare", "--threads: '%s' is not 1..1024", arg);
+        return -1;
+    default: return cli_usage_error("compare", "unknown option");
+    }
+}
+
 static int parse_args(int argc, char **argv, compare_opts *o)
 {
-    enum { O_MODEL = 256, O_CONFIG, O_PHOTONS, O_SAMPLES, O_SEED, O_NOPLOT, O_THREADS };
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'},        {"model", required_argument, 0, O_MODEL},
         {"config", required_argument, 0, O_CONFIG},   {"photons", required_argument, 0, O_PHOTONS},
         {"samples", required_argument, 0, O_SAMPLES}, {"seed", required_argument, 0, O_SEED},
         {"no-plot", no_argument, 0, O_NOPLOT},        {"threads", required_argument, 0, O_THREADS},
         {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
+    const cli_spec spec = {"compare", HELP, "ho:", opts, on_opt, 0, 0, "takes no positional argument"};
     *o = (compare_opts){.n_budgets = 4, .photons = {100, 300, 1000, 3000}, .samples = 2000};
-    int c;
-    char *end;
-    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
-        switch (c) {
-        case 'h': fputs(HELP, stdout); return 0;
-        case 'o': o->dir = optarg; break;
-        case O_MODEL:
-            if (o->n_models == MAX_MODELS) return cli_usage_error("compare", "at most %d --model", MAX_MODELS);
-            o->models[o->n_models++] = optarg;
-            break;
-        case O_CONFIG: o->config = optarg; break;
-        case O_PHOTONS:
-            if (parse_photons(optarg, o))
-                return cli_usage_error("compare", "--photons: '%s' is not a list of up to %d budgets in (0, 1e9]",
-                                       optarg, MAX_BUDGETS);
-            break;
-        case O_SAMPLES: {
-            errno = 0;
-            unsigned long long v = strtoull(optarg, &end, 10);
-            if (*optarg == '\0' || *optarg == '-' || *end || errno || v < 1 || v > 100000000ULL)
-                return cli_usage_error("compare", "--samples: '%s' is not 1..1e8", optarg);
-            o->samples = (size_t)v;
-            break;
-        }
-        case O_SEED:
-            errno = 0;
-            o->seed = strtoull(optarg, &end, 10);
-            if (*optarg == '\0' || *optarg == '-' || *end || errno || o->seed >= (1ULL << 63))
-                return cli_usage_error("compare", "--seed: '%s' is not in [0, 2^63)", optarg);
-            o->has_seed = 1;
-            break;
-        case O_NOPLOT: o->no_plot = 1; break;
-        case O_THREADS:
-            if (cli_parse_threads(optarg, &o->threads))
-                return cli_usage_error("compare", "--threads: '%s' is not 1..1024", optarg);
-            break;
-        default: return cli_usage_error("compare", "unknown option");
-        }
-    }
-    if (argc != optind) return cli_usage_error("compare", "unexpected argument '%s'", argv[optind]);
+    int first, rc = cli_parse_args(&spec, argc, argv, o, &first);
+    if (rc >= 0) return rc;
     if (!o->dir) return cli_usage_error("compare", "no output: -o DIR");
     return -1;
 }

@@ -63,110 +63,98 @@ static void default_dir(char *buf, size_t n)   /* n >= PATH_MAX + 16 */
     snprintf(buf, n, "%s/systemc", exe);
 }
 
-int cmd_cosim(int argc, char **argv)
-{
-    static const struct option opts[] = {{"trace", no_argument, 0, 't'}, {"trace-dir", required_argument, 0, 'd'},
-                                         {"help", no_argument, 0, 'h'},  {0, 0, 0, 0}};
-    int trace = 0, c;
-    const char *trace_dir_opt = NULL;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 't': trace = 1; break;
-        case 'd': trace_dir_opt = optarg; break;
-        case 'h': fputs(HELP, stdout); return 0;
-        default: return cli_usage_error("cosim", "unknown option");
-        }
-    }
-    if (argc - optind != 1) return cli_usage_error("cosim", "expected CONFIG.yaml");
+/* The config's keys (strings point into the YAML tree, freed by cosim_free). */
+typedef struct {
+    fl_yaml    *y;
+    const char *path, *rtl, *model, *input, *name, *work, *trace_dir, *cosim_dir, *inject;
+    int64_t     pixels, seed;
+    int         throttle, trace;
+    char        bin[PATH_MAX + 96];   /* the co-simulation executable */
+} cosim_cfg;
 
-    fl_yaml *y;
-    fl_status lst = fl_yaml_load(argv[optind], &y);
-    if (lst) return cli_fail(lst);
+static void cosim_free(cosim_cfg *c) { fl_yaml_free(c->y); }
+
+static fl_status read_keys(cosim_cfg *c)
+{
+    const fl_yaml *y = c->y;
     const fl_yaml_node *r = fl_yaml_root(y);
     static const char *const known[] = {"rtl",  "model", "input",     "name",      "pixels", "seed", "throttle_batches",
                                         "work", "trace", "trace_dir", "cosim_dir", "inject", NULL};
-    const char *rtl = NULL, *model = NULL, *input = NULL, *name = NULL, *work = NULL, *trace_dir = ".",
-               *cosim_dir = NULL, *inject = NULL;
-    int64_t pixels = 0, seed = 1;
-    int throttle = 2, ytrace = 0;
     fl_status st = fl_yaml_check_known(y, r, known);
-    if (!st) st = fl_yaml_get_str(y, r, "rtl", &rtl);
-    if (!st) st = fl_yaml_get_str(y, r, "model", &model);
-    if (!st) st = fl_yaml_get_str(y, r, "input", &input);
-    if (!st) st = fl_yaml_get_str(y, r, "name", &name);
-    if (!st) st = fl_yaml_get_i64(y, r, "pixels", &pixels, 0, INT64_C(1) << 40);
-    if (!st) st = fl_yaml_get_i64(y, r, "seed", &seed, 0, INT64_C(1) << 62);
-    if (!st) st = fl_yaml_get_int(y, r, "throttle_batches", &throttle, 0, 1000);
-    if (!st) st = fl_yaml_get_str(y, r, "work", &work);
-    if (!st) st = fl_yaml_get_bool(y, r, "trace", &ytrace);
-    if (!st) st = fl_yaml_get_str(y, r, "trace_dir", &trace_dir);
-    if (!st) st = fl_yaml_get_str(y, r, "cosim_dir", &cosim_dir);
-    if (!st) st = fl_yaml_get_str(y, r, "inject", &inject);
-    if (!st && (!rtl || !model || !input)) {
-        const char *miss = !rtl ? "rtl" : !model ? "model" : "input";
+    if (!st) st = fl_yaml_get_str(y, r, "rtl", &c->rtl);
+    if (!st) st = fl_yaml_get_str(y, r, "model", &c->model);
+    if (!st) st = fl_yaml_get_str(y, r, "input", &c->input);
+    if (!st) st = fl_yaml_get_str(y, r, "name", &c->name);
+    if (!st) st = fl_yaml_get_i64(y, r, "pixels", &c->pixels, 0, INT64_C(1) << 40);
+    if (!st) st = fl_yaml_get_i64(y, r, "seed", &c->seed, 0, INT64_C(1) << 62);
+    if (!st) st = fl_yaml_get_int(y, r, "throttle_batches", &c->throttle, 0, 1000);
+    if (!st) st = fl_yaml_get_str(y, r, "work", &c->work);
+    if (!st) st = fl_yaml_get_bool(y, r, "trace", &c->trace);
+    if (!st) st = fl_yaml_get_str(y, r, "trace_dir", &c->trace_dir);
+    if (!st) st = fl_yaml_get_str(y, r, "cosim_dir", &c->cosim_dir);
+    if (!st) st = fl_yaml_get_str(y, r, "inject", &c->inject);
+    if (!st && (!c->rtl || !c->model || !c->input)) {
+        const char *miss = !c->rtl ? "rtl" : !c->model ? "model" : "input";
         st = fl_yaml_fail(y, r, "%s: required key missing", miss);
     }
-    if (st) {
-        fl_yaml_free(y);
-        return cli_fail(st);
-    }
-    if (!name) name = rtl;
-    if (trace_dir_opt) trace_dir = trace_dir_opt;
-    trace |= ytrace;
+    return st;
+}
 
-    char dir[PATH_MAX + 16], bin[PATH_MAX + 96];
-    if (cosim_dir) snprintf(dir, sizeof dir, "%s", cosim_dir);
+/* The executable of the `rtl:` build; a name without one is refused at its YAML line. */
+static fl_status find_build(cosim_cfg *c)
+{
+    char dir[PATH_MAX + 16];
+    if (c->cosim_dir) snprintf(dir, sizeof dir, "%s", c->cosim_dir);
     else default_dir(dir, sizeof dir);
-    snprintf(bin, sizeof bin, "%s/fligru_cosim_%s", dir, rtl);
-    int rc = 2;
-    if (strchr(rtl, '/') || access(bin, X_OK) != 0) {
-        rc = fail_line("no co-simulation build for RTL configuration '%s' in %s (see systemc/cosim_configs.cmake)",
-                       rtl, dir);
-        fl_yaml_free(y);
-        return rc;
-    }
+    snprintf(c->bin, sizeof c->bin, "%s/fligru_cosim_%s", dir, c->rtl);
+    if (!strchr(c->rtl, '/') && access(c->bin, X_OK) == 0) return FL_OK;
+    return fl_yaml_fail(c->y, fl_yaml_get(c->y, fl_yaml_root(c->y), "rtl"),
+                        "no co-simulation build for RTL configuration '%s' in %s (see systemc/cosim_configs.cmake)",
+                        c->rtl, dir);
+}
 
-    /* The vectors, written by `fligru vectors`'s own code. */
+static fl_status load_config(const char *path, cosim_cfg *c)
+{
+    memset(c, 0, sizeof *c);
+    c->path = path;
+    c->trace_dir = ".";
+    c->seed = 1;
+    c->throttle = 2;
+    fl_status st = fl_yaml_load(path, &c->y);
+    if (!st) st = read_keys(c);
+    if (!st) st = find_build(c);
+    if (!st && !c->name) c->name = c->rtl;
+    return st;
+}
+
+/* The vectors, written by `fligru vectors`'s own code, into WORK/vec (or a new
+ * temporary directory). Returns an exit status. */
+static int write_vectors(const cosim_cfg *c, char *vpath, size_t n)
+{
     char tmp[] = "/tmp/fligru-cosim-XXXXXX", npix[32];
-    const char *vdir = work;
+    const char *vdir = c->work;
     if (!vdir) {
-        if (!mkdtemp(tmp)) {
-            fl_yaml_free(y);
-            return fail_line("cannot create a temporary directory%s%s", "", "");
-        }
+        if (!mkdtemp(tmp)) return fail_line("cannot create a temporary directory%s%s", "", "");
         vdir = tmp;
     }
-    char vpath[PATH_MAX];
-    snprintf(vpath, sizeof vpath, "%s/vec", vdir);
-    snprintf(npix, sizeof npix, "%lld", (long long)pixels);
-    char *vargv[] = {"vectors", (char *)model, (char *)input, "-o", vpath, "--pixels", npix, NULL};
-    optind = 0;   /* cmd_vectors parses its own options */
-    rc = cmd_vectors(7, vargv);
-    if (rc) {
-        fl_yaml_free(y);
-        return rc;
-    }
+    snprintf(vpath, n, "%s/vec", vdir);
+    snprintf(npix, sizeof npix, "%lld", (long long)c->pixels);
+    char *vargv[] = {"vectors", (char *)c->model, (char *)c->input, "-o", vpath, "--pixels", npix, NULL};
+    return cmd_vectors(7, vargv);
+}
 
+/* Runs the co-simulation executable and passes its exit status on. */
+static int run_build(const cosim_cfg *c, const char *vpath, const char *trace_dir, int trace)
+{
     char sseed[32], sthr[32];
-    snprintf(sseed, sizeof sseed, "%lld", (long long)seed);
-    snprintf(sthr, sizeof sthr, "%d", throttle);
-    const char *args[24];
-    int na = 0;
-    args[na++] = bin;
-    args[na++] = vpath;
-    args[na++] = "--model";
-    args[na++] = model;
-    args[na++] = "--name";
-    args[na++] = name;
-    args[na++] = "--seed";
-    args[na++] = sseed;
-    args[na++] = "--throttle-batches";
-    args[na++] = sthr;
-    args[na++] = "--trace-dir";
-    args[na++] = trace_dir;
-    if (inject) {
+    snprintf(sseed, sizeof sseed, "%lld", (long long)c->seed);
+    snprintf(sthr, sizeof sthr, "%d", c->throttle);
+    const char *args[24] = {c->bin, vpath, "--model", c->model, "--name", c->name, "--seed", sseed,
+                            "--throttle-batches", sthr, "--trace-dir", trace_dir};
+    int na = 12;
+    if (c->inject) {
         args[na++] = "--inject";
-        args[na++] = inject;
+        args[na++] = c->inject;
     }
     if (trace) args[na++] = "+trace";
     args[na] = NULL;
@@ -174,13 +162,47 @@ int cmd_cosim(int argc, char **argv)
     const pid_t pid = fork();
     if (pid == 0) {
         setenv("SC_COPYRIGHT_MESSAGE", "DISABLE", 0);
-        execv(bin, (char *const *)args);
+        execv(c->bin, (char *const *)args);
         _exit(127);
     }
     int ws = 0;
-    if (pid < 0 || waitpid(pid, &ws, 0) < 0) rc = fail_line("cannot run %s%s", bin, "");
-    else if (WIFEXITED(ws) && WEXITSTATUS(ws) != 127) rc = WEXITSTATUS(ws);
-    else rc = fail_line("%s did not run to completion%s", bin, "");
-    fl_yaml_free(y);
+    if (pid < 0 || waitpid(pid, &ws, 0) < 0) return fail_line("cannot run %s%s", c->bin, "");
+    if (WIFEXITED(ws) && WEXITSTATUS(ws) != 127) return WEXITSTATUS(ws);
+    return fail_line("%s did not run to completion%s", c->bin, "");
+}
+
+typedef struct {
+    int         trace;
+    const char *trace_dir;
+} cosim_opts;
+
+static int on_opt(void *ctx, int key, const char *arg)
+{
+    cosim_opts *o = ctx;
+    switch (key) {
+    case 't': o->trace = 1; return -1;
+    case 'd': o->trace_dir = arg; return -1;
+    default: return cli_usage_error("cosim", "unknown option");
+    }
+}
+
+int cmd_cosim(int argc, char **argv)
+{
+    static const struct option opts[] = {{"trace", no_argument, 0, 't'}, {"trace-dir", required_argument, 0, 'd'},
+                                         {"help", no_argument, 0, 'h'},  {0, 0, 0, 0}};
+    const cli_spec spec = {"cosim", HELP, "h", opts, on_opt, 1, 1, "expected CONFIG.yaml"};
+    cosim_opts o = {0};
+    int first, rc = cli_parse_args(&spec, argc, argv, &o, &first);
+    if (rc >= 0) return rc;
+    cosim_cfg c;
+    fl_status st = load_config(argv[first], &c);
+    if (st) {
+        cosim_free(&c);
+        return cli_fail(st);
+    }
+    char vpath[PATH_MAX];
+    rc = write_vectors(&c, vpath, sizeof vpath);
+    if (!rc) rc = run_build(&c, vpath, o.trace_dir ? o.trace_dir : c.trace_dir, o.trace || c.trace);
+    cosim_free(&c);
     return rc;
 }

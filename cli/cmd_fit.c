@@ -44,9 +44,43 @@ typedef struct {
     int           no_plot, threads;
 } fit_opts;
 
+enum { O_IRF = 256, O_METHOD, O_WEIGHT, O_NOBG, O_GATE, O_ITER, O_NOPLOT, O_THREADS };
+
+static int on_opt(void *ctx, int key, const char *arg)
+{
+    fit_opts *o = ctx;
+    long v;
+    switch (key) {
+    case 'o': o->dir = arg; return -1;
+    case O_IRF: o->irf = arg; return -1;
+    case O_METHOD:
+        if ((v = fl_fit_method_parse(arg)) < 0) return cli_usage_error("fit", "--method: '%s' is not bi, mono or rld", arg);
+        o->fit.method = (fl_fit_method)v;
+        return -1;
+    case O_WEIGHT:
+        if (strcmp(arg, "poisson") && strcmp(arg, "none"))
+            return cli_usage_error("fit", "--weighting: '%s' is not poisson or none", arg);
+        o->fit.weighting = strcmp(arg, "none") ? FL_FIT_POISSON : FL_FIT_UNWEIGHTED;
+        return -1;
+    case O_NOBG: o->fit.background = 0; return -1;
+    case O_GATE:
+        if (cli_parse_positive(arg, &o->fit.gate_ns))
+            return cli_usage_error("fit", "--gate-width-ns: '%s' is not a width > 0", arg);
+        return -1;
+    case O_ITER:
+        if (cli_parse_long(arg, 1, 100000, &v)) return cli_usage_error("fit", "--max-iter: '%s' is not 1..100000", arg);
+        o->fit.max_iter = (int)v;
+        return -1;
+    case O_NOPLOT: o->no_plot = 1; return -1;
+    case O_THREADS:
+        if (cli_parse_threads(arg, &o->threads)) return cli_usage_error("fit", "--threads: '%s' is not 1..1024", arg);
+        return -1;
+    default: return cli_usage_error("fit", "unknown option");
+    }
+}
+
 static int parse_args(int argc, char **argv, fit_opts *o)
 {
-    enum { O_IRF = 256, O_METHOD, O_WEIGHT, O_NOBG, O_GATE, O_ITER, O_NOPLOT, O_THREADS };
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'},      {"irf", required_argument, 0, O_IRF},
         {"method", required_argument, 0, O_METHOD}, {"weighting", required_argument, 0, O_WEIGHT},
@@ -54,50 +88,14 @@ static int parse_args(int argc, char **argv, fit_opts *o)
         {"max-iter", required_argument, 0, O_ITER}, {"no-plot", no_argument, 0, O_NOPLOT},
         {"threads", required_argument, 0, O_THREADS}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
+    const cli_spec spec = {"fit", HELP, "ho:", opts, on_opt, 1, 1, "expected one TPSF.npy"};
     *o = (fit_opts){.fit = {.gate_ns = 0.09, .method = FL_FIT_BI, .weighting = FL_FIT_POISSON,
                             .background = 1}};
-    int c;
-    long v;
-    char *end;
-    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
-        switch (c) {
-        case 'h': fputs(HELP, stdout); return 0;
-        case 'o': o->dir = optarg; break;
-        case O_IRF: o->irf = optarg; break;
-        case O_METHOD:
-            if ((v = fl_fit_method_parse(optarg)) < 0)
-                return cli_usage_error("fit", "--method: '%s' is not bi, mono or rld", optarg);
-            o->fit.method = (fl_fit_method)v;
-            break;
-        case O_WEIGHT:
-            if (strcmp(optarg, "poisson") && strcmp(optarg, "none"))
-                return cli_usage_error("fit", "--weighting: '%s' is not poisson or none", optarg);
-            o->fit.weighting = strcmp(optarg, "none") ? FL_FIT_POISSON : FL_FIT_UNWEIGHTED;
-            break;
-        case O_NOBG: o->fit.background = 0; break;
-        case O_GATE:
-            o->fit.gate_ns = strtod(optarg, &end);
-            if (*optarg == '\0' || *end != '\0' || !(o->fit.gate_ns > 0.0) || !isfinite(o->fit.gate_ns))
-                return cli_usage_error("fit", "--gate-width-ns: '%s' is not a width > 0", optarg);
-            break;
-        case O_ITER:
-            v = strtol(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || v < 1 || v > 100000)
-                return cli_usage_error("fit", "--max-iter: '%s' is not 1..100000", optarg);
-            o->fit.max_iter = (int)v;
-            break;
-        case O_NOPLOT: o->no_plot = 1; break;
-        case O_THREADS:
-            if (cli_parse_threads(optarg, &o->threads))
-                return cli_usage_error("fit", "--threads: '%s' is not 1..1024", optarg);
-            break;
-        default: return cli_usage_error("fit", "unknown option");
-        }
-    }
-    if (argc - optind != 1) return cli_usage_error("fit", "expected one TPSF.npy");
+    int first, rc = cli_parse_args(&spec, argc, argv, o, &first);
+    if (rc >= 0) return rc;
     if (!o->irf) return cli_usage_error("fit", "no IRF: --irf IRF.npy is required (fligru synth writes irf.npy)");
     if (!o->dir) return cli_usage_error("fit", "no output: -o DIR");
-    o->in = argv[optind];
+    o->in = argv[first];
     return -1;
 }
 

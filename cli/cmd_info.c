@@ -40,16 +40,10 @@ static void summary(const char *path, const fl_npy *a)
 int cmd_info(int argc, char **argv)
 {
     static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(HELP, stdout);
-            return 0;
-        }
-        return cli_usage_error("info", "unknown option");
-    }
-    if (optind >= argc) return cli_usage_error("info", "no file given");
-    for (int i = optind; i < argc; ++i) {
+    const cli_spec spec = {"info", HELP, "h", opts, NULL, 1, -1, "no file given"};
+    int first, rc = cli_parse_args(&spec, argc, argv, NULL, &first);
+    if (rc >= 0) return rc;
+    for (int i = first; i < argc; ++i) {
         fl_npy a;
         fl_status st = fl_npy_load(argv[i], &a);
         if (st) return cli_fail(st);

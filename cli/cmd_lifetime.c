@@ -37,43 +37,44 @@ typedef struct {
     int                no_plot, threads;
 } lifetime_opts;
 
+enum { O_GATE = 256, O_EST, O_NOPLOT, O_THREADS };
+
+static int on_opt(void *ctx, int key, const char *arg)
+{
+    lifetime_opts *o = ctx;
+    long v;
+    switch (key) {
+    case 'o': o->dir = arg; return -1;
+    case O_GATE:
+        if (cli_parse_positive(arg, &o->life.gate_ns))
+            return cli_usage_error("lifetime", "--gate-width-ns: '%s' is not a width > 0", arg);
+        return -1;
+    case O_EST:
+        if ((v = fl_tau_method_parse(arg)) < 0)
+            return cli_usage_error("lifetime", "--tau-estimator: '%s' is not exact, geometric or plain", arg);
+        o->life.method = (fl_tau_method)v;
+        return -1;
+    case O_NOPLOT: o->no_plot = 1; return -1;
+    case O_THREADS:
+        if (cli_parse_threads(arg, &o->threads)) return cli_usage_error("lifetime", "--threads: '%s' is not 1..1024", arg);
+        return -1;
+    default: return cli_usage_error("lifetime", "unknown option");
+    }
+}
+
 static int parse_args(int argc, char **argv, lifetime_opts *o)
 {
-    enum { O_GATE = 256, O_EST, O_NOPLOT, O_THREADS };
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'},         {"gate-width-ns", required_argument, 0, O_GATE},
         {"tau-estimator", required_argument, 0, O_EST}, {"no-plot", no_argument, 0, O_NOPLOT},
         {"threads", required_argument, 0, O_THREADS},  {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
+    const cli_spec spec = {"lifetime", HELP, "ho:", opts, on_opt, 1, 1, "expected one PRED.npy"};
     *o = (lifetime_opts){.life = {.gate_ns = 0.09, .method = FL_TAU_EXACT}};
-    int c;
-    long v;
-    char *end;
-    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
-        switch (c) {
-        case 'h': fputs(HELP, stdout); return 0;
-        case 'o': o->dir = optarg; break;
-        case O_GATE:
-            o->life.gate_ns = strtod(optarg, &end);
-            if (*optarg == '\0' || *end != '\0' || !(o->life.gate_ns > 0.0) || !isfinite(o->life.gate_ns))
-                return cli_usage_error("lifetime", "--gate-width-ns: '%s' is not a width > 0", optarg);
-            break;
-        case O_EST:
-            if ((v = fl_tau_method_parse(optarg)) < 0)
-                return cli_usage_error("lifetime", "--tau-estimator: '%s' is not exact, geometric or plain", optarg);
-            o->life.method = (fl_tau_method)v;
-            break;
-        case O_NOPLOT: o->no_plot = 1; break;
-        case O_THREADS:
-            if (cli_parse_threads(optarg, &o->threads))
-                return cli_usage_error("lifetime", "--threads: '%s' is not 1..1024", optarg);
-            break;
-        default: return cli_usage_error("lifetime", "unknown option");
-        }
-    }
-    if (argc - optind != 1) return cli_usage_error("lifetime", "expected one PRED.npy");
+    int first, rc = cli_parse_args(&spec, argc, argv, o, &first);
+    if (rc >= 0) return rc;
     if (!o->dir) return cli_usage_error("lifetime", "no output: -o DIR");
-    o->in = argv[optind];
+    o->in = argv[first];
     return -1;
 }
 

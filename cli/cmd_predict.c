@@ -68,37 +68,37 @@ typedef struct {
     int         threads;
 } predict_opts;
 
+enum { O_BATCH = 256, O_THREADS };
+
+static int on_opt(void *ctx, int key, const char *arg)
+{
+    predict_opts *o = ctx;
+    long v;
+    switch (key) {
+    case O_BATCH:
+        if (cli_parse_long(arg, 1, 1L << 30, &v)) return cli_usage_error("predict", "--batch: '%s' is not a count >= 1", arg);
+        o->batch = (size_t)v;
+        return -1;
+    case O_THREADS:
+        if (cli_parse_threads(arg, &o->threads)) return cli_usage_error("predict", "--threads: '%s' is not 1..1024", arg);
+        return -1;
+    default: return cli_usage_error("predict", "unknown option");
+    }
+}
+
 static int parse_args(int argc, char **argv, predict_opts *o)
 {
-    enum { O_BATCH = 256, O_THREADS };
     static const struct option opts[] = {{"batch", required_argument, 0, O_BATCH},
                                          {"threads", required_argument, 0, O_THREADS},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
+    const cli_spec spec = {"predict", HELP, "h", opts, on_opt, 3, 3, "expected MODEL.safetensors IN.npy OUT.npy"};
     *o = (predict_opts){.batch = DEFAULT_BATCH};
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        char *end;
-        long v;
-        switch (c) {
-        case 'h': fputs(HELP, stdout); return 0;
-        case O_BATCH:
-            v = strtol(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || v < 1 || v > (1L << 30))
-                return cli_usage_error("predict", "--batch: '%s' is not a count >= 1", optarg);
-            o->batch = (size_t)v;
-            break;
-        case O_THREADS:
-            if (cli_parse_threads(optarg, &o->threads))
-                return cli_usage_error("predict", "--threads: '%s' is not 1..1024", optarg);
-            break;
-        default: return cli_usage_error("predict", "unknown option");
-        }
-    }
-    if (argc - optind != 3) return cli_usage_error("predict", "expected MODEL.safetensors IN.npy OUT.npy");
-    o->model = argv[optind];
-    o->in = argv[optind + 1];
-    o->out = argv[optind + 2];
+    int first, rc = cli_parse_args(&spec, argc, argv, o, &first);
+    if (rc >= 0) return rc;
+    o->model = argv[first];
+    o->in = argv[first + 1];
+    o->out = argv[first + 2];
     return -1;
 }
 

@@ -23,12 +23,6 @@ static const char *HELP =
     "  --config FX.yaml   the format (configs/fx-*.yaml); default: fx-default's values\n"
     "  -o, --output Q     the quantised model (written atomically)\n";
 
-static void command_line(int argc, char **argv, char *buf, size_t n)
-{
-    snprintf(buf, n, "fligru");
-    for (int i = 0; i < argc; ++i) snprintf(buf + strlen(buf), n - strlen(buf), " %s", argv[i]);
-}
-
 static void report(const char *in, const char *out, const fl_fx_model *q, const fl_fx_report *r)
 {
     const fl_fx_format *f = &q->fmt;
@@ -67,7 +61,11 @@ static fl_status run(const char *in, const char *config, const char *out, const 
     fl_fx_report r;
     st = fl_fx_quantize(&m, &f, &q, &r);
     fl_s2s_free(&m);
-    if (st) return st;
+    if (st) {   /* the library names the tensor and row; the user needs the file too */
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", fl_error());
+        return fl_fail(st, "%s: %s", in, msg);
+    }
     uint64_t hash = 0;
     char hs[24];
     if (!(st = fl_fx_file_hash(in, &hash))) {
@@ -81,27 +79,34 @@ static fl_status run(const char *in, const char *config, const char *out, const 
     return st;
 }
 
+typedef struct {
+    const char *config, *out;
+} quantize_opts;
+
+static int on_opt(void *ctx, int key, const char *arg)
+{
+    quantize_opts *o = ctx;
+    switch (key) {
+    case 'c': o->config = arg; return -1;
+    case 'o': o->out = arg; return -1;
+    default: return cli_usage_error("quantize", "unknown option");
+    }
+}
+
 int cmd_quantize(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, 0, 'c'},
                                          {"output", required_argument, 0, 'o'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *config = NULL, *out = NULL;
+    const cli_spec spec = {"quantize", HELP, "o:h", opts, on_opt, 1, 1, "expected one MODEL.safetensors"};
+    quantize_opts o = {0};
     char cmd[2048];          /* before getopt_long permutes argv */
-    command_line(argc, argv, cmd, sizeof cmd);
-    int c;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': config = optarg; break;
-        case 'o': out = optarg; break;
-        case 'h': fputs(HELP, stdout); return 0;
-        default: return cli_usage_error("quantize", "unknown option");
-        }
-    }
-    if (argc - optind != 1) return cli_usage_error("quantize", "expected one MODEL.safetensors");
-    if (!out) return cli_usage_error("quantize", "-o QMODEL.safetensors is required");
-    fl_status st = fl_check_output(out, argv[optind], config ? config : "", NULL);
-    if (!st) st = run(argv[optind], config, out, cmd);
+    cli_command_line(argc, argv, cmd, sizeof cmd);
+    int first, rc = cli_parse_args(&spec, argc, argv, &o, &first);
+    if (rc >= 0) return rc;
+    if (!o.out) return cli_usage_error("quantize", "-o QMODEL.safetensors is required");
+    fl_status st = fl_check_output(o.out, argv[first], o.config ? o.config : "", NULL);
+    if (!st) st = run(argv[first], o.config, o.out, cmd);
     return st ? cli_fail(st) : 0;
 }

@@ -58,18 +58,46 @@ typedef struct {
     fl_lifetime_report life;
 } score_result;
 
-static int parse_size(const char *s, long max, long *out)
+enum { O_CHANNEL = 256, O_NOCHAN, O_BAND, O_COST, O_PARAMS, O_GATE, O_EST, O_JSON, O_THREADS };
+
+static int on_opt(void *ctx, int key, const char *arg)
 {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v < 0 || v > max) return -1;
-    *out = v;
-    return 0;
+    score_opts *o = ctx;
+    long v;
+    switch (key) {
+    case O_CHANNEL:
+        if (cli_parse_long(arg, 0, 1L << 30, &v)) return cli_usage_error("score", "--channel: '%s' is not a channel index", arg);
+        o->channel = (size_t)v;
+        return -1;
+    case O_NOCHAN: o->no_channel = 1; return -1;
+    case O_BAND:
+        if (cli_parse_long(arg, 0, 1L << 30, &v)) return cli_usage_error("score", "--dtw-band: '%s' is not a width >= 0", arg);
+        o->dtw.band = v;
+        return -1;
+    case O_COST:
+        if ((v = fl_dtw_cost_parse(arg)) < 0) return cli_usage_error("score", "--dtw-cost: '%s' is not sq or abs", arg);
+        o->dtw.cost = (fl_dtw_cost)v;
+        return -1;
+    case O_PARAMS: o->params_path = arg; return -1;
+    case O_GATE:
+        if (cli_parse_positive(arg, &o->life.gate_ns))
+            return cli_usage_error("score", "--gate-width-ns: '%s' is not a width > 0", arg);
+        return -1;
+    case O_EST:
+        if ((v = fl_tau_method_parse(arg)) < 0)
+            return cli_usage_error("score", "--tau-estimator: '%s' is not exact, geometric or plain", arg);
+        o->life.method = (fl_tau_method)v;
+        return -1;
+    case O_JSON: o->json = 1; return -1;
+    case O_THREADS:
+        if (cli_parse_threads(arg, &o->threads)) return cli_usage_error("score", "--threads: '%s' is not 1..1024", arg);
+        return -1;
+    default: return cli_usage_error("score", "unknown option");
+    }
 }
 
 static int parse_args(int argc, char **argv, score_opts *o)
 {
-    enum { O_CHANNEL = 256, O_NOCHAN, O_BAND, O_COST, O_PARAMS, O_GATE, O_EST, O_JSON, O_THREADS };
     static const struct option opts[] = {
         {"channel", required_argument, 0, O_CHANNEL}, {"no-channel", no_argument, 0, O_NOCHAN},
         {"dtw-band", required_argument, 0, O_BAND},   {"dtw-cost", required_argument, 0, O_COST},
@@ -77,48 +105,13 @@ static int parse_args(int argc, char **argv, score_opts *o)
         {"tau-estimator", required_argument, 0, O_EST}, {"json", no_argument, 0, O_JSON},
         {"threads", required_argument, 0, O_THREADS}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
+    const cli_spec spec = {"score", HELP, "h", opts, on_opt, 2, 2, "expected PRED.npy TRUTH.npy"};
     *o = (score_opts){.dtw = {.band = -1, .cost = FL_DTW_SQ},
                       .life = {.gate_ns = 0.09, .method = FL_TAU_EXACT}};
-    int c;
-    long v;
-    char *end;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'h': fputs(HELP, stdout); return 0;
-        case O_CHANNEL:
-            if (parse_size(optarg, 1L << 30, &v)) return cli_usage_error("score", "--channel: '%s' is not a channel index", optarg);
-            o->channel = (size_t)v;
-            break;
-        case O_NOCHAN: o->no_channel = 1; break;
-        case O_BAND:
-            if (parse_size(optarg, 1L << 30, &v)) return cli_usage_error("score", "--dtw-band: '%s' is not a width >= 0", optarg);
-            o->dtw.band = v;
-            break;
-        case O_COST:
-            if ((v = fl_dtw_cost_parse(optarg)) < 0) return cli_usage_error("score", "--dtw-cost: '%s' is not sq or abs", optarg);
-            o->dtw.cost = (fl_dtw_cost)v;
-            break;
-        case O_PARAMS: o->params_path = optarg; break;
-        case O_GATE:
-            o->life.gate_ns = strtod(optarg, &end);
-            if (*optarg == '\0' || *end != '\0' || !(o->life.gate_ns > 0.0) || !isfinite(o->life.gate_ns))
-                return cli_usage_error("score", "--gate-width-ns: '%s' is not a width > 0", optarg);
-            break;
-        case O_EST:
-            if ((v = fl_tau_method_parse(optarg)) < 0)
-                return cli_usage_error("score", "--tau-estimator: '%s' is not exact, geometric or plain", optarg);
-            o->life.method = (fl_tau_method)v;
-            break;
-        case O_JSON: o->json = 1; break;
-        case O_THREADS:
-            if (cli_parse_threads(optarg, &o->threads)) return cli_usage_error("score", "--threads: '%s' is not 1..1024", optarg);
-            break;
-        default: return cli_usage_error("score", "unknown option");
-        }
-    }
-    if (argc - optind != 2) return cli_usage_error("score", "expected PRED.npy TRUTH.npy");
-    o->pred_path = argv[optind];
-    o->truth_path = argv[optind + 1];
+    int first, rc = cli_parse_args(&spec, argc, argv, o, &first);
+    if (rc >= 0) return rc;
+    o->pred_path = argv[first];
+    o->truth_path = argv[first + 1];
     return -1;   /* go on */
 }
 

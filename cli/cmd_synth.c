@@ -10,9 +10,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-static void usage(FILE *out)
-{
-    fprintf(out,
+static const char HELP[] =
         "usage: fligru synth CONFIG.yaml -o DIR [--threads N] [--seed S] [--samples N]\n\n"
         "Generates synthetic time-gated FLI data from a YAML config (see docs/data.md):\n"
         "  DIR/tpsf.npy    float32 [N,T] (image mode [H,W,T]): noisy TPSFs / peak\n"
@@ -27,8 +25,7 @@ static void usage(FILE *out)
         "  -j, --threads N    worker threads (default: OMP_NUM_THREADS or all cores)\n"
         "      --seed S       override the config's seed\n"
         "      --samples N    override the config's sample count (not in image mode)\n"
-        "  -h, --help         this text\n");
-}
+        "  -h, --help         this text\n";
 
 static int parse_u64(const char *s, unsigned long long max, unsigned long long *v)
 {
@@ -47,39 +44,42 @@ typedef struct {
     unsigned long long seed, samples;
 } synth_args;
 
+enum { OPT_SEED = 256, OPT_SAMPLES };
+
+static int on_opt(void *ctx, int key, const char *arg)
+{
+    synth_args *a = ctx;
+    switch (key) {
+    case 'o': a->out = arg; return -1;
+    case 'j':
+        if (cli_parse_threads(arg, &a->threads)) return cli_usage_error("synth", "bad --threads '%s'", arg);
+        return -1;
+    case OPT_SEED:
+        if (parse_u64(arg, 0x7fffffffffffffffULL, &a->seed))
+            return cli_usage_error("synth", "bad --seed '%s' (an integer in [0, 2^63))", arg);
+        a->has_seed = 1;
+        return -1;
+    case OPT_SAMPLES:
+        if (parse_u64(arg, 1000000000ULL, &a->samples) || a->samples == 0)
+            return cli_usage_error("synth", "bad --samples '%s' (an integer in [1, 1e9])", arg);
+        a->has_samples = 1;
+        return -1;
+    default: return cli_usage_error("synth", "unknown option");
+    }
+}
+
 /* Returns -1 when the arguments are fine, else the exit status. */
 static int parse_args(int argc, char **argv, synth_args *a)
 {
-    enum { OPT_SEED = 256, OPT_SAMPLES };
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'},  {"threads", required_argument, NULL, 'j'},
         {"seed", required_argument, NULL, OPT_SEED}, {"samples", required_argument, NULL, OPT_SAMPLES},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "o:j:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o': a->out = optarg; break;
-        case 'j':
-            if (cli_parse_threads(optarg, &a->threads)) return cli_usage_error("synth", "bad --threads '%s'", optarg);
-            break;
-        case OPT_SEED:
-            if (parse_u64(optarg, 0x7fffffffffffffffULL, &a->seed))
-                return cli_usage_error("synth", "bad --seed '%s' (an integer in [0, 2^63))", optarg);
-            a->has_seed = 1;
-            break;
-        case OPT_SAMPLES:
-            if (parse_u64(optarg, 1000000000ULL, &a->samples) || a->samples == 0)
-                return cli_usage_error("synth", "bad --samples '%s' (an integer in [1, 1e9])", optarg);
-            a->has_samples = 1;
-            break;
-        case 'h': usage(stdout); return 0;
-        default: return cli_usage_error("synth", "unknown option");
-        }
-    }
-    if (optind != argc - 1) return cli_usage_error("synth", "expected exactly one CONFIG.yaml");
+    const cli_spec spec = {"synth", HELP, "o:j:h", opts, on_opt, 1, 1, "expected exactly one CONFIG.yaml"};
+    int first, rc = cli_parse_args(&spec, argc, argv, a, &first);
+    if (rc >= 0) return rc;
     if (!a->out) return cli_usage_error("synth", "missing -o DIR");
-    a->config = argv[optind];
+    a->config = argv[first];
     return -1;
 }
 

@@ -56,21 +56,51 @@ static int parse_num(const char *s, double lo, double hi, double *v)
     return 0;
 }
 
-static int parse_progress(const char *s, fl_progress *p)
+enum { O_RESUME = 256, O_DATA, O_VAL, O_EPOCHS, O_TIME, O_PROGRESS };
+
+typedef struct {
+    train_args *a;
+    int         distill;
+} train_ctx;
+
+static int on_opt(void *ctx, int key, const char *arg)
 {
-    static const char *const names[] = {"auto", "lines", "bar", "quiet"};
-    for (int i = 0; i < 4; ++i)
-        if (!strcmp(s, names[i])) {
-            *p = (fl_progress)i;
-            return 0;
-        }
-    return -1;
+    train_args *a = ((train_ctx *)ctx)->a;
+    const int distill = ((train_ctx *)ctx)->distill;
+    const char *cmd = distill ? "distill" : "train";
+    double v;
+    switch (key) {
+    case 'o': a->out = arg; return -1;
+    case 't':
+        if (!distill) return cli_usage_error(cmd, "--teacher belongs to fligru distill");
+        a->teacher = arg;
+        return -1;
+    case 'j':
+        if (cli_parse_threads(arg, &a->threads)) return cli_usage_error(cmd, "bad --threads '%s'", arg);
+        return -1;
+    case O_RESUME: a->resume = arg; return -1;
+    case O_DATA: a->data = arg; return -1;
+    case O_VAL: a->val = arg; return -1;
+    case O_EPOCHS:
+        if (parse_num(arg, 1, 1000000, &v) || v != (int)v)
+            return cli_usage_error(cmd, "bad --epochs '%s' (an integer in [1, 1e6])", arg);
+        a->epochs = (int)v;
+        return -1;
+    case O_TIME:
+        if (parse_num(arg, 0, 1e9, &v) || !(v > 0)) return cli_usage_error(cmd, "bad --time-limit '%s' (seconds > 0)", arg);
+        a->time_limit = v;
+        return -1;
+    case O_PROGRESS:
+        if (fl_progress_parse(arg, &a->progress))
+            return cli_usage_error(cmd, "bad --progress '%s' (auto, bar, lines or quiet)", arg);
+        return -1;
+    default: return cli_usage_error(cmd, "unknown option");
+    }
 }
 
 /* Returns -1 when the arguments are fine, else the exit status. */
 static int parse_args(int argc, char **argv, int distill, train_args *a)
 {
-    enum { O_RESUME = 256, O_DATA, O_VAL, O_EPOCHS, O_TIME, O_PROGRESS };
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'},     {"teacher", required_argument, NULL, 't'},
         {"threads", required_argument, NULL, 'j'},    {"resume", required_argument, NULL, O_RESUME},
@@ -79,44 +109,22 @@ static int parse_args(int argc, char **argv, int distill, train_args *a)
         {"progress", required_argument, NULL, O_PROGRESS}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *cmd = distill ? "distill" : "train";
-    double v;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, distill ? "o:t:j:h" : "o:j:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o': a->out = optarg; break;
-        case 't':
-            if (!distill) return cli_usage_error(cmd, "--teacher belongs to fligru distill");
-            a->teacher = optarg;
-            break;
-        case 'j':
-            if (cli_parse_threads(optarg, &a->threads)) return cli_usage_error(cmd, "bad --threads '%s'", optarg);
-            break;
-        case O_RESUME: a->resume = optarg; break;
-        case O_DATA: a->data = optarg; break;
-        case O_VAL: a->val = optarg; break;
-        case O_EPOCHS:
-            if (parse_num(optarg, 1, 1000000, &v) || v != (int)v)
-                return cli_usage_error(cmd, "bad --epochs '%s' (an integer in [1, 1e6])", optarg);
-            a->epochs = (int)v;
-            break;
-        case O_TIME:
-            if (parse_num(optarg, 0, 1e9, &v) || !(v > 0))
-                return cli_usage_error(cmd, "bad --time-limit '%s' (seconds > 0)", optarg);
-            a->time_limit = v;
-            break;
-        case O_PROGRESS:
-            if (parse_progress(optarg, &a->progress))
-                return cli_usage_error(cmd, "bad --progress '%s' (auto, bar, lines or quiet)", optarg);
-            break;
-        case 'h': usage(stdout, distill); return 0;
-        default: return cli_usage_error(cmd, "unknown option");
-        }
+    char *help = NULL;   /* the help text differs between train and distill */
+    size_t help_n = 0;
+    FILE *hf = open_memstream(&help, &help_n);
+    if (hf) {
+        usage(hf, distill);
+        fclose(hf);
     }
-    if (optind != argc - 1) return cli_usage_error(cmd, "expected exactly one CONFIG.yaml");
+    const cli_spec spec = {cmd, help ? help : "", distill ? "o:t:j:h" : "o:j:h", opts, on_opt, 1, 1,
+                           "expected exactly one CONFIG.yaml"};
+    train_ctx ctx = {a, distill};
+    int first, rc = cli_parse_args(&spec, argc, argv, &ctx, &first);
+    free(help);
+    if (rc >= 0) return rc;
     if (!a->out) return cli_usage_error(cmd, "missing -o MODEL.safetensors");
     if (distill && !a->teacher) return cli_usage_error(cmd, "missing --teacher T.safetensors");
-    a->config = argv[optind];
+    a->config = argv[first];
     return -1;
 }
 

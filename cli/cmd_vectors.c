@@ -98,39 +98,41 @@ static fl_status run(const vec_opts *o, const char *cmd)
     return st;
 }
 
+static int on_opt(void *ctx, int key, const char *arg)
+{
+    vec_opts *o = ctx;
+    char *end;
+    switch (key) {
+    case 'o': o->dir = arg; return -1;
+    case 'n':
+        o->pixels = (size_t)strtoull(arg, &end, 10);
+        if (!*arg || *end || *arg == '-') return cli_usage_error("vectors", "--pixels: '%s' is not a count", arg);
+        return -1;
+    case 's':
+        o->seed = strtoull(arg, &end, 10);
+        if (!*arg || *end || *arg == '-')
+            return cli_usage_error("vectors", "--seed: '%s' is not a non-negative integer", arg);
+        o->seeded = 1;
+        return -1;
+    case 'g': o->gates = 1; return -1;
+    default: return cli_usage_error("vectors", "unknown option");
+    }
+}
+
 int cmd_vectors(int argc, char **argv)
 {
     static const struct option opts[] = {{"output", required_argument, 0, 'o'}, {"pixels", required_argument, 0, 'n'},
                                          {"seed", required_argument, 0, 's'},   {"gates", no_argument, 0, 'g'},
                                          {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    const cli_spec spec = {"vectors", HELP, "o:h", opts, on_opt, 2, 2, "expected QMODEL.safetensors IN.npy"};
     vec_opts o = {.pixels = 16};
-    char cmd[2048] = "fligru";   /* before getopt_long permutes argv */
-    for (int i = 0; i < argc; ++i) snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " %s", argv[i]);
-    int c;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        char *end;
-        switch (c) {
-        case 'o': o.dir = optarg; break;
-        case 'n':
-            o.pixels = (size_t)strtoull(optarg, &end, 10);
-            if (!*optarg || *end || *optarg == '-')
-                return cli_usage_error("vectors", "--pixels: '%s' is not a count", optarg);
-            break;
-        case 's':
-            o.seed = strtoull(optarg, &end, 10);
-            if (!*optarg || *end || *optarg == '-')
-                return cli_usage_error("vectors", "--seed: '%s' is not a non-negative integer", optarg);
-            o.seeded = 1;
-            break;
-        case 'g': o.gates = 1; break;
-        case 'h': fputs(HELP, stdout); return 0;
-        default: return cli_usage_error("vectors", "unknown option");
-        }
-    }
-    if (argc - optind != 2) return cli_usage_error("vectors", "expected QMODEL.safetensors IN.npy");
+    char cmd[2048];   /* before getopt_long permutes argv */
+    cli_command_line(argc, argv, cmd, sizeof cmd);
+    int first, rc = cli_parse_args(&spec, argc, argv, &o, &first);
+    if (rc >= 0) return rc;
     if (!o.dir) return cli_usage_error("vectors", "-o DIR is required");
-    o.model = argv[optind];
-    o.in = argv[optind + 1];
+    o.model = argv[first];
+    o.in = argv[first + 1];
     fl_status st = run(&o, cmd);
     return st ? cli_fail(st) : 0;
 }

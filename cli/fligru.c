@@ -1,18 +1,15 @@
 /* fligru.c - entry point: dispatches `fligru <command> ...` to cmd_<command>(). */
 #include "cli.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
+static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
     const char *summary;
-} cli_command;
-
-static const cli_command commands[] = {
+} commands[] = {
     {"synth",    cmd_synth,    "generate synthetic TPSFs, decays and lifetimes from a YAML config"},
     {"score",    cmd_score,    "RMSE, R2, L2, DTW and lifetime errors of a prediction"},
     {"baseline", cmd_baseline, "trivial IRF-blind deconvolution: the TPSF tail, for scale"},
@@ -44,26 +41,6 @@ int cli_fail(fl_status st)
 {
     fprintf(stderr, "fligru: %s\n", fl_error());
     return fl_status_exit_code(st);
-}
-
-int cli_usage_error(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "fligru %s: ", cmd);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, " (see fligru %s --help)\n", cmd);
-    return 2;
-}
-
-int cli_parse_threads(const char *s, int *n)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v < 1 || v > 1024) return -1;
-    *n = (int)v;
-    return 0;
 }
 
 int main(int argc, char **argv)
