@@ -384,6 +384,24 @@ Test(fx_model, pow2_scales_make_every_multiplier_one)
     fl_s2s_free(&m);
 }
 
+/* A pow2 row whose rescale would need a right shift beyond 62 is refused with
+ * the tensor and row named (docs/fixed-point.md §3, §10), not quantised wrongly. */
+Test(fx_model, pow2_row_shift_beyond_62_is_refused)
+{
+    fl_s2s_config c = fl_s2s_config_student(8);
+    fl_s2s m;
+    rand_model(&m, &c, 12, 1.0);
+    for (int k = 0; k < 8; ++k) m.enc[0].w_hh[7 * 8 + k] = 1e-30f;   /* row 7: scale about 2^-106 */
+    fl_fx_format f;
+    fl_fx_format_default(&f);
+    f.weight_pow2 = 1;
+    fl_fx_model q;
+    cr_assert(eq(int, fl_fx_quantize(&m, &f, &q, NULL), FL_E_INPUT));
+    cr_assert(strstr(fl_error(), "encoder.weight_hh_l0: row 7: rescale factor") != NULL, "%s", fl_error());
+    cr_assert(strstr(fl_error(), "needs a right shift beyond 62") != NULL, "%s", fl_error());
+    fl_s2s_free(&m);
+}
+
 Test(fx_model, auto_accumulator_never_overflows_and_explicit_one_is_checked)
 {
     fl_s2s_config c = fl_s2s_config_student(32);

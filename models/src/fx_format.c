@@ -314,10 +314,10 @@ static fl_status read_all(const fl_yaml *y, fl_fx_format *f)
     const char *name = NULL;
     if ((st = fl_yaml_get_str(y, root, "name", &name))) return st;
     if (name) snprintf(f->name, sizeof f->name, "%s", name);
-    static const char *const rounds[] = {"truncate", "half_up", "half_even", NULL};
-    int r = (int)f->round;
-    if ((st = fl_yaml_get_enum(y, root, "rounding", rounds, &r))) return st;
-    f->round = (fl_fx_round)r;
+    const fl_yaml_node *rn = fl_yaml_get(y, root, "rounding");
+    if (rn && (rn->kind != FL_YAML_SCALAR || fl_fx_round_parse(rn->value, &f->round)))
+        return fl_yaml_fail(y, rn, "expected one of truncate, half_up, half_even, got %s",
+                            rn->kind == FL_YAML_SCALAR ? rn->value : "a collection");
     if ((st = read_q(y, "input", &f->input)) || (st = read_q(y, "bias", &f->bias)) ||
         (st = read_q(y, "gate", &f->gate)) || (st = read_q(y, "activation", &f->act)) ||
         (st = read_q(y, "state", &f->state)) || (st = read_q(y, "output", &f->output)))

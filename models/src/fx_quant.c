@@ -194,6 +194,11 @@ static fl_status quant_multipliers(const fl_fx_format *f, const fx_job *job)
         } else {
             st = fl_fx_multiplier(ldexp(s, base), f->mult_bits, &m->mult[r], &S);
         }
+        if (st && exact && ceil(log2(s)) + base < -62)   /* S_j > 62: the exact kinds cannot round M_j */
+            return fl_fail(FL_E_INPUT, "%s: row %d: rescale factor 2^%d needs a right shift beyond 62 "
+                           "(weights.scale %s keeps M_j = 1): the row's scale is too small for accumulator.frac %d; "
+                           "use per_row or per_tensor scales", job->name, r, (int)ceil(log2(s)) + base,
+                           f->weight_pow2 ? "pow2" : "fixed", f->acc_frac);
         if (st)
             return fl_fail(FL_E_INPUT, "%s: row %d: rescale factor 2^%d is too large for a right shift: "
                            "gate/output fraction too fine for accumulator.frac %d", job->name, r,
@@ -244,7 +249,7 @@ static int scan(const fl_fx_format *f, const fx_job *jobs, int nj, int acc_frac,
             over += w > lim;
             if (rep && w > worst) {
                 worst = w;
-                snprintf(rep->worst_tensor, sizeof rep->worst_tensor, "%s", jobs[i].name);
+                snprintf(rep->worst_tensor, sizeof rep->worst_tensor, "%.63s", jobs[i].name);
                 rep->worst_row = r;
             }
         }
@@ -267,14 +272,6 @@ static int auto_acc_frac(fl_fx_format *f, const fx_job *jobs, int nj)
         if (fl_fx_format_check(f, "") == FL_OK && scan(f, jobs, nj, fr, NULL) == 0) return fr;
     }
     return 0;
-}
-
-void fl_fx_check_overflow(const fl_fx_model *q, fl_fx_report *rep)
-{
-    fx_job jobs[MAX_JOBS];
-    fl_fx_model *mq = (fl_fx_model *)q;     /* list_jobs only takes addresses */
-    int nj = list_jobs(NULL, mq, jobs);
-    scan(&q->fmt, jobs, nj, q->fmt.acc_frac, rep);
 }
 
 /* ---- biases and tables ---------------------------------------------------------------- */

@@ -128,13 +128,6 @@ void fl_synth_free(fl_synth *s)
 
 size_t fl_synth_count(const fl_synth *s) { return s->n; }
 
-const uint8_t *fl_synth_mask(const fl_synth *s, size_t *h, size_t *w)
-{
-    if (h) *h = s->h;
-    if (w) *w = s->w;
-    return s->mask;
-}
-
 /* ---- one sample ------------------------------------------------------------ */
 
 typedef struct { double tau1, tau2, a; } decay;

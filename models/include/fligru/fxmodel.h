@@ -143,9 +143,6 @@ void      fl_fx_model_free(fl_fx_model *q);
  * a possible overflow and fmt->overflow_error). rep may be NULL. */
 fl_status fl_fx_quantize(const fl_s2s *m, const fl_fx_format *fmt, fl_fx_model *q, fl_fx_report *rep);
 
-/* The static accumulator check of docs §6 on a quantised model. */
-void fl_fx_check_overflow(const fl_fx_model *q, fl_fx_report *rep);
-
 /* Files: safetensors, "format" = FL_FX_FORMAT (docs §5.1). meta: provenance
  * (NULL when nmeta is 0). Loading checks every tensor and value against the
  * format in the metadata; rest (may be NULL) receives the file's metadata. */

@@ -96,8 +96,6 @@ void      fl_synth_free(fl_synth *s);
 
 /* Number of samples N (image mode: H*W). */
 size_t fl_synth_count(const fl_synth *s);
-/* Image mode: the mask (1 = digit), row-major [H][W]; NULL in vector mode. */
-const uint8_t *fl_synth_mask(const fl_synth *s, size_t *h, size_t *w);
 
 /* Fills samples [i0, i1) (OpenMP parallel). Buffers hold (i1-i0) rows of
  * tpsf [T], target [T][C], params [3] (tau1, tau2, a), irf [T]; any may be
