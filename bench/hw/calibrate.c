@@ -173,6 +173,108 @@ static double predict(const row_t *r, int res, int min_bits, const double coef[F
 
 static double rel(double model, double y) { return fabs(model - y) / fmax(y, 1.0); }
 
+/* The fit and its errors: coefficients and in-sample errors in c, leave-one-out
+ * errors beside them, each row's prediction in pred. */
+typedef struct {
+    fl_hw_coefs c;
+    double      pred[MAX_ROWS][FL_HW_NRES], loo_mean[FL_HW_NRES], loo_max[FL_HW_NRES];
+} calib;
+
+/* Block-RAM threshold: the candidate with the smallest BRAM error. */
+static int choose_bram_bits(const row_t *rows, int n)
+{
+    static const int cand[] = {1024, 1536, 2048, 2560, 3072, 4096, 6144, 8192};
+    double best = INFINITY;
+    int bits = cand[0];
+    for (size_t k = 0; k < sizeof cand / sizeof cand[0]; ++k) {
+        double co[FL_HW_NFEAT], e = 0;
+        fit(rows, n, -1, FL_HW_BRAM, cand[k], co);
+        for (int i = 0; i < n; ++i) { double d = rel(predict(&rows[i], FL_HW_BRAM, cand[k], co), rows[i].y[FL_HW_BRAM]); e += d * d; }
+        if (e < best - 1e-12) { best = e; bits = cand[k]; }
+    }
+    return bits;
+}
+
+static void fit_all(const row_t *rows, int n, calib *k)
+{
+    memset(k, 0, sizeof *k);
+    k->c.bram_min_bits = choose_bram_bits(rows, n);
+    for (int res = 0; res < FL_HW_NRES; ++res) {
+        fit(rows, n, -1, res, k->c.bram_min_bits, k->c.coef[res]);
+        double sum = 0, mx = 0, lsum = 0, lmx = 0;
+        for (int i = 0; i < n; ++i) {
+            k->pred[i][res] = predict(&rows[i], res, k->c.bram_min_bits, k->c.coef[res]);
+            double e = rel(k->pred[i][res], rows[i].y[res]);
+            sum += e; if (e > mx) mx = e;
+            double co[FL_HW_NFEAT];
+            fit(rows, n, i, res, k->c.bram_min_bits, co);
+            double le = rel(predict(&rows[i], res, k->c.bram_min_bits, co), rows[i].y[res]);
+            lsum += le; if (le > lmx) lmx = le;
+        }
+        k->c.mean_rel_err[res] = sum / n;
+        k->c.max_rel_err[res] = mx;
+        k->loo_mean[res] = lsum / n;
+        k->loo_max[res] = lmx;
+    }
+}
+
+/* Writes the model file, then reads it back with the loader the sweep uses:
+ * what was written must be what fl_hw_coefs_load returns (to the nine printed digits). */
+static int save_checked(const char *model, const calib *k, int n)
+{
+    char prov[128];
+    snprintf(prov, sizeof prov, "bench/hw/calibrate: %d xc7 rows of results/hw-calibration/synth.csv (yosys 0.23)", n);
+    fl_hw_coefs back;
+    if (fl_hw_coefs_save(model, &k->c, prov) || fl_hw_coefs_load(model, &back)) {
+        fprintf(stderr, "calibrate: %s\n", fl_error());
+        return 2;
+    }
+    for (int r = 0; r < FL_HW_NRES; ++r)
+        for (int j = 0; j < FL_HW_NFEAT; ++j)
+            if (fabs(back.coef[r][j] - k->c.coef[r][j]) > 1e-8 * fabs(k->c.coef[r][j])) {   /* %.9g digits */
+                fprintf(stderr, "calibrate: %s: coefficient %d,%d reads back as %.17g, written %.17g\n", model, r, j,
+                        back.coef[r][j], k->c.coef[r][j]);
+                return 2;
+            }
+    return back.bram_min_bits == k->c.bram_min_bits ? 0 : 2;
+}
+
+static int write_report(const char *report, const char *csv, const row_t *rows, int n, const calib *k)
+{
+    FILE *fp = fopen(report, "w");
+    if (!fp) { fprintf(stderr, "calibrate: %s: cannot write\n", report); return 2; }
+    fprintf(fp, "# Resource model calibration\n\n"
+                "Written by `bench/hw/calibrate` from `%s` (%d xc7 rows: yosys 0.23\n"
+                "`synth_xilinx -family xc7`, via `bench/hw/synth-calibration.sh`). The\n"
+                "coefficients are in `configs/hw-model.yaml`; the model is `fl_hw_features`\n"
+                "in `bench/hw/hwmodel.c` (docs/sweep.md, \"Resource model\"). Block-RAM\n"
+                "threshold chosen: memories over %d bits.\n\n",
+            strstr(csv, "results/") ? strstr(csv, "results/") : csv, n, k->c.bram_min_bits);
+    fprintf(fp, "## Error per resource\n\nRelative error |model - yosys| / yosys.\n"
+                "Leave-one-out: each row predicted by a fit to the others.\n\n"
+                "| resource | mean | max | leave-one-out mean | leave-one-out max | coefficients |\n"
+                "| --- | ---: | ---: | ---: | ---: | --- |\n");
+    for (int res = 0; res < FL_HW_NRES; ++res) {
+        fprintf(fp, "| %s | %.1f %% | %.1f %% | %.1f %% | %.1f %% | ", res_name[res],
+                100 * k->c.mean_rel_err[res], 100 * k->c.max_rel_err[res], 100 * k->loo_mean[res],
+                100 * k->loo_max[res]);
+        for (int j = 0; j < FL_HW_NFEAT; ++j) fprintf(fp, "%s%.4g", j ? ", " : "", k->c.coef[res][j]);
+        fprintf(fp, " |\n");
+    }
+    fprintf(fp, "\n## Rows (yosys / model)\n\n"
+                "| config | H | P | E | T | w/s/acc bits | LUT | FF | DSP | BRAM18 | LUTRAM | yosys s |\n"
+                "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    for (int i = 0; i < n; ++i) {
+        const fl_hw_point *p = &rows[i].p;
+        fprintf(fp, "| `%s` | %d | %d | %d | %d | %d/%d/%d |", rows[i].name, p->enc_hidden,
+                p->lanes, p->engines, p->steps, p->weight_bits, p->state_bits, p->acc_bits);
+        for (int res = 0; res < FL_HW_NRES; ++res) fprintf(fp, " %.0f / %.0f |", rows[i].y[res], k->pred[i][res]);
+        fprintf(fp, " %.0f |\n", rows[i].seconds);
+    }
+    fclose(fp);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *csv = FLIGRU_SOURCE_DIR "/results/hw-calibration/synth.csv";
@@ -196,76 +298,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "calibrate: %s: %d xc7 rows, need at least %d\n", csv, n, FL_HW_NFEAT + 1);
         return 2;
     }
-
-    /* block-RAM threshold: the candidate with the smallest BRAM error */
-    static const int cand[] = {1024, 1536, 2048, 2560, 3072, 4096, 6144, 8192};
-    fl_hw_coefs c;
-    memset(&c, 0, sizeof c);
-    double best = INFINITY;
-    for (size_t k = 0; k < sizeof cand / sizeof cand[0]; ++k) {
-        double co[FL_HW_NFEAT], e = 0;
-        fit(rows, n, -1, FL_HW_BRAM, cand[k], co);
-        for (int i = 0; i < n; ++i) { double d = rel(predict(&rows[i], FL_HW_BRAM, cand[k], co), rows[i].y[FL_HW_BRAM]); e += d * d; }
-        if (e < best - 1e-12) { best = e; c.bram_min_bits = cand[k]; }
-    }
-    double pred[MAX_ROWS][FL_HW_NRES], loo_mean[FL_HW_NRES], loo_max[FL_HW_NRES];
-    for (int res = 0; res < FL_HW_NRES; ++res) {
-        fit(rows, n, -1, res, c.bram_min_bits, c.coef[res]);
-        double sum = 0, mx = 0, lsum = 0, lmx = 0;
-        for (int i = 0; i < n; ++i) {
-            pred[i][res] = predict(&rows[i], res, c.bram_min_bits, c.coef[res]);
-            double e = rel(pred[i][res], rows[i].y[res]);
-            sum += e; if (e > mx) mx = e;
-            double co[FL_HW_NFEAT];
-            fit(rows, n, i, res, c.bram_min_bits, co);
-            double le = rel(predict(&rows[i], res, c.bram_min_bits, co), rows[i].y[res]);
-            lsum += le; if (le > lmx) lmx = le;
-        }
-        c.mean_rel_err[res] = sum / n;
-        c.max_rel_err[res] = mx;
-        loo_mean[res] = lsum / n;
-        loo_max[res] = lmx;
-    }
-    char prov[128];
-    snprintf(prov, sizeof prov, "bench/hw/calibrate: %d xc7 rows of results/hw-calibration/synth.csv (yosys 0.23)", n);
-    if (!check && fl_hw_coefs_save(model, &c, prov)) { fprintf(stderr, "calibrate: %s\n", fl_error()); return 2; }
-
-    FILE *fp = fopen(report, "w");
-    if (!fp) { fprintf(stderr, "calibrate: %s: cannot write\n", report); return 2; }
-    fprintf(fp, "# Resource model calibration\n\n"
-                "Written by `bench/hw/calibrate` from `%s` (%d xc7 rows: yosys 0.23\n"
-                "`synth_xilinx -family xc7`, via `bench/hw/synth-calibration.sh`). The\n"
-                "coefficients are in `configs/hw-model.yaml`; the model is `fl_hw_features`\n"
-                "in `bench/hw/hwmodel.c` (docs/sweep.md, \"Resource model\"). Block-RAM\n"
-                "threshold chosen: memories over %d bits.\n\n",
-            strstr(csv, "results/") ? strstr(csv, "results/") : csv, n, c.bram_min_bits);
-    fprintf(fp, "## Error per resource\n\nRelative error |model - yosys| / yosys.\n"
-                "Leave-one-out: each row predicted by a fit to the others.\n\n"
-                "| resource | mean | max | leave-one-out mean | leave-one-out max | coefficients |\n"
-                "| --- | ---: | ---: | ---: | ---: | --- |\n");
-    for (int res = 0; res < FL_HW_NRES; ++res) {
-        fprintf(fp, "| %s | %.1f %% | %.1f %% | %.1f %% | %.1f %% | ", res_name[res],
-                100 * c.mean_rel_err[res], 100 * c.max_rel_err[res], 100 * loo_mean[res],
-                100 * loo_max[res]);
-        for (int j = 0; j < FL_HW_NFEAT; ++j) fprintf(fp, "%s%.4g", j ? ", " : "", c.coef[res][j]);
-        fprintf(fp, " |\n");
-    }
-    fprintf(fp, "\n## Rows (yosys / model)\n\n"
-                "| config | H | P | E | T | w/s/acc bits | LUT | FF | DSP | BRAM18 | LUTRAM | yosys s |\n"
-                "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
-    for (int i = 0; i < n; ++i) {
-        const fl_hw_point *p = &rows[i].p;
-        fprintf(fp, "| `%s` | %d | %d | %d | %d | %d/%d/%d |", rows[i].name, p->enc_hidden,
-                p->lanes, p->engines, p->steps, p->weight_bits, p->state_bits, p->acc_bits);
-        for (int res = 0; res < FL_HW_NRES; ++res)
-            fprintf(fp, " %.0f / %.0f |", rows[i].y[res], pred[i][res]);
-        fprintf(fp, " %.0f |\n", rows[i].seconds);
-    }
-    fclose(fp);
+    static calib k;
+    fit_all(rows, n, &k);
+    int rc = check ? 0 : save_checked(model, &k, n);
+    if (!rc) rc = write_report(report, csv, rows, n, &k);
+    if (rc) return rc;
     for (int res = 0; res < FL_HW_NRES; ++res)
         printf("calibrate: %-6s mean %5.1f %%  max %5.1f %%  (leave-one-out mean %5.1f %%, max %5.1f %%)\n",
-               res_name[res], 100 * c.mean_rel_err[res], 100 * c.max_rel_err[res],
-               100 * loo_mean[res], 100 * loo_max[res]);
+               res_name[res], 100 * k.c.mean_rel_err[res], 100 * k.c.max_rel_err[res],
+               100 * k.loo_mean[res], 100 * k.loo_max[res]);
     printf("calibrate: wrote %s%s%s\n", check ? "" : model, check ? "" : " and ", report);
     return 0;
 }
