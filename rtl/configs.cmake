@@ -7,6 +7,8 @@
 # listed format; pixels x 2T >= 10,000 pixel-steps (every state of every
 # encoder and decoder step is compared). Pixel counts are not multiples of the
 # batch (Interleave x Engines), so the last batch is partial (in_last flush).
+# EXPECT_SAT names the saturation counters of the bench (rtl_tb --expect-sat)
+# that a configuration meant to drive saturation must reach.
 # Formats: "bits frac"; ACC frac is explicit because the RTL is built before
 # the weights exist (quantize's `auto` would pick it from them).
 #
@@ -24,7 +26,7 @@ fligru_config(h32_p96_e2_after_hls
 fligru_config(h8_p1_e4_w4s8_hard
   HIDDEN 8 LANES 1 ENGINES 4 STEPS 32 PIXELS 163 ACT hard ROUNDING half_up
   WEIGHTS 4 BIAS 12 8 ACC 10 9 GATE 12 8 ACTIVATION 10 8 STATE 8 7 OUTPUT 12 9
-  SIGMOID hard TANH hard)
+  SIGMOID hard TANH hard EXPECT_SAT acc_wrap state gate rescale output)
 # 4. H = 64, P = 3H, 16-bit weights and state, reset-after
 fligru_config(h64_p192_after_w16s16
   HIDDEN 64 LANES 192 STEPS 40 PIXELS 127 RESET after
@@ -46,7 +48,7 @@ fligru_config(h24_p25_e2_pow2
 fligru_config(h32_p33_saturate
   HIDDEN 32 LANES 33 STEPS 32 PIXELS 163 RESET after WSCALE 16 BSCALE 8
   MULT 8 BIAS 10 6 ACC 12 9 GATE 10 6 ACTIVATION 10 8 STATE 12 11 OUTPUT 8 6
-  SIGMOID table 8 2 TANH table 7 3)
+  SIGMOID table 8 2 TANH table 7 3 EXPECT_SAT acc_wrap state gate table rescale output)
 # 9. the shortest phase (H = 8, P = 3H: 8 beats), 16-bit weights, 31-bit multipliers, 4096-entry tanh
 fligru_config(h8_p24_w16_m31
   HIDDEN 8 LANES 24 STEPS 32 PIXELS 163 WEIGHTS 16 MULT 31 ACC 32 24

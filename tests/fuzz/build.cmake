@@ -45,10 +45,8 @@ add_library(fuzz_hw STATIC ${root}/bench/hw/hwmodel.c)
 target_include_directories(fuzz_hw PUBLIC ${root}/bench/hw/include PRIVATE ${CMAKE_CURRENT_BINARY_DIR}/hw)
 target_compile_definitions(fuzz_hw PRIVATE _POSIX_C_SOURCE=200809L)
 target_link_libraries(fuzz_hw PUBLIC fuzz_fligru Threads::Threads)
-if(EXISTS ${root}/rtl/gen_headers.cmake)   # fligru_sched.h, generated from the RTL
-  include(${root}/rtl/gen_headers.cmake)
-  target_link_libraries(fuzz_hw PRIVATE fligru_rtl_gen)
-endif()
+include(${root}/rtl/gen_headers.cmake)   # fligru_sched.h, generated from the RTL
+target_link_libraries(fuzz_hw PRIVATE fligru_rtl_gen)
 # The sweep engine, with the definitions bench/CMakeLists.txt gives fligru_sweep.
 file(GLOB sweep_src CONFIGURE_DEPENDS ${root}/bench/sweep/*.c)
 add_library(fuzz_bench STATIC ${sweep_src})
