@@ -52,6 +52,7 @@ static void round_trip(const fl_s2s_config *c, const char *tag)
     fl_s2s_free(&m);
     fl_s2s_free(&back);
     free(p);
+    free(dir);
 }
 
 /* The tensor names of a file, in file order, joined by spaces. */
@@ -115,6 +116,8 @@ Test(model_io, teacher_round_trips_bit_exact_with_pytorch_names)
     }
     fl_st_free(&f);
     fl_s2s_free(&m);
+    free(p);
+    free(dir);
 }
 
 Test(model_io, student_round_trips_without_bias_hh)
@@ -139,6 +142,8 @@ Test(model_io, student_round_trips_without_bias_hh)
     cr_assert(eq(sz, total, 6627), "the published student count");
     fl_st_free(&f);
     fl_s2s_free(&m);
+    free(p);
+    free(dir);
 }
 
 Test(model_io, asymmetric_model_round_trips_with_bridges)
@@ -163,6 +168,8 @@ Test(model_io, asymmetric_model_round_trips_with_bridges)
     cr_assert(eq(sz, f.n_tensors, 16 + 4 + 2));
     fl_st_free(&f);
     fl_s2s_free(&m);
+    free(p);
+    free(dir);
 }
 
 Test(model_io, keeps_hard_sigmoid_and_keras_gate_order)
@@ -219,6 +226,8 @@ Test(model_io, carries_provenance_and_training_state)
     fl_s2s_free(&m);
     free(adam_m);
     free(adam_v);
+    free(p);
+    free(dir);
 }
 
 Test(model_io, save_rejects_reserved_keys_and_unprefixed_extras)
@@ -243,6 +252,8 @@ Test(model_io, save_rejects_reserved_keys_and_unprefixed_extras)
     cr_assert(eq(int, tu_exists(p), 0));
     cr_assert_eq(fl_model_save(p, &m, NULL, 0, &ex, 1), FL_OK, "%s", fl_error());
     fl_s2s_free(&m);
+    free(p);
+    free(dir);
 }
 
 /* ---- rejections: files edited from a valid one -------------------------- */
@@ -342,6 +353,7 @@ Test(model_io, rejects_wrong_tensors_with_exact_messages)
         {&st, NULL, NULL, "enc_hidden", "16", "tensor encoder.weight_ih_l0: shape [96,1], expected [48,1]"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof *cases; ++k) expect_rejected(dir, (int)k, &cases[k]);
+    free(dir);
 }
 
 Test(model_io, rejects_non_finite_weights)
@@ -368,4 +380,7 @@ Test(model_io, rejects_non_finite_weights)
     snprintf(want, sizeof want, "%s: tensor dense.weight: Inf at [5]", p);
     cr_assert(eq(str, (char *)fl_error(), want));
     fl_s2s_free(&m);
+    free(p);
+    free(bad);
+    free(dir);
 }

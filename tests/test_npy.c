@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 
 #include "fligru/npy.h"
 #include "testutil.h"
@@ -54,6 +55,7 @@ Test(npy, writes_numpys_exact_bytes)
     cr_assert(eq(int, tu_count_tmp(dir), 0), "temporary file left behind");
     free(b);
     fl_npy_free(&a);
+    free(dir);
 }
 
 Test(npy, round_trips_every_dtype_and_rank)
@@ -81,6 +83,7 @@ Test(npy, round_trips_every_dtype_and_rank)
             fl_npy_free(&a);
             fl_npy_free(&b);
         }
+    free(dir);
 }
 
 Test(npy, reads_version_2_and_3_headers_and_converts_to_f32)
@@ -99,6 +102,9 @@ Test(npy, reads_version_2_and_3_headers_and_converts_to_f32)
     cr_assert(eq(int, a.ndim, 2));
     cr_assert(eq(i16[4], (short *)a.data, v));
     fl_npy_free(&a);
+    free(p2);
+    free(p3);
+    free(dir);
 }
 
 typedef struct {
@@ -144,6 +150,8 @@ Test(npy, rejects_malformed_files_naming_file_and_field)
     cr_assert(strstr(fl_error(), "bad magic") != NULL);
     cr_assert_eq(fl_npy_load("/nonexistent/x.npy", &a), FL_E_IO);
     cr_assert(strstr(fl_error(), "/nonexistent/x.npy") != NULL);
+    free(p);
+    free(dir);
 }
 
 Test(npy, finds_nan_and_inf_with_index)
@@ -186,9 +194,15 @@ Test(npy, info_command_prints_dtype_shape_and_rejects_bad_file)
     cr_assert(eq(int, tu_run_cli(&out, &err, "info", path, NULL), 0));
     cr_assert(strstr(out, "uint16 [4,135]") != NULL, "%s", out);
     cr_assert(strstr(out, "max 9") != NULL, "%s", out);
+    free(out);
+    free(err);
     char *bad = tu_write_file(dir, "bad.npy", "\x93NUMPY\x01");
     cr_assert(eq(int, tu_run_cli(&out, &err, "info", bad, NULL), 2));
     cr_assert(strstr(err, "bad.npy") != NULL && strchr(err, '\n') == err + strlen(err) - 1,
               "one line naming the file: %s", err);
     fl_npy_free(&a);
+    free(out);
+    free(err);
+    free(bad);
+    free(dir);
 }
