@@ -82,8 +82,15 @@ Test(lifetime_cli, three_channels_give_the_component_lifetimes)
     cr_assert_eq(tu_run_cli(&so, NULL, "lifetime", p, "-o", out, NULL), 0);
     cr_assert(strstr(so, "6 pixels") != NULL, "%s", so);
     check_lifetimes(out, 6);
-    cr_assert(tu_exists(path_in(out, "status.npy")) == 0 && tu_exists(path_in(out, "tau_m.png")) == 0);
+    char *st = path_in(out, "status.npy"), *png = path_in(out, "tau_m.png");
+    cr_assert(tu_exists(st) == 0 && tu_exists(png) == 0);
     cr_assert_eq(tu_count_tmp(out), 0);
+    free(st);
+    free(png);
+    free(so);
+    free(p);
+    free(out);
+    free(dir);
 }
 
 Test(lifetime_cli, one_channel_is_fitted)
@@ -97,6 +104,9 @@ Test(lifetime_cli, one_channel_is_fitted)
     cr_assert_eq(s.dtype, FL_U8);
     for (size_t i = 0; i < 5; ++i) cr_assert_eq(((unsigned char *)s.data)[i], 0);
     fl_npy_free(&s);
+    free(p);
+    free(out);
+    free(dir);
 }
 
 Test(lifetime_cli, images_give_maps)
@@ -106,6 +116,7 @@ Test(lifetime_cli, images_give_maps)
     char *p = save_pred(dir, "pred.npy", 4, lead, 3);
     char *err;
     cr_assert_eq(tu_run_cli(NULL, &err, "lifetime", p, "-o", out, NULL), 0, "%s", err);
+    free(err);
     fl_npy tm = load(out, "tau_m.npy");
     cr_assert_eq(tm.ndim, 2);
     cr_assert_eq(tm.shape[0], 2);
@@ -115,15 +126,22 @@ Test(lifetime_cli, images_give_maps)
     const char *pngs[] = {"tau1.png", "tau2.png", "a.png", "tau_m.png"};
     for (int q = 0; q < 4; ++q) {
         size_t len = 0;
-        unsigned char *b = tu_read_all(path_in(out, pngs[q]), &len);
+        char *png = path_in(out, pngs[q]);
+        unsigned char *b = tu_read_all(png, &len);
         cr_assert(b && len > 1000 && memcmp(b, "\x89PNG", 4) == 0, "%s is not a PNG", pngs[q]);
         free(b);
+        free(png);
     }
     size_t len;
-    char *gp = (char *)tu_read_all(path_in(out, "map.gp"), &len);
+    char *gpath = path_in(out, "map.gp");
+    char *gp = (char *)tu_read_all(gpath, &len);
     cr_assert(gp && strstr(gp, "W = 3; H = 2") && strstr(gp, "unit_tau_m = \"ns\""), "%s", gp);
     free(gp);
+    free(gpath);
     cr_assert_eq(tu_count_tmp(out), 0);
+    free(p);
+    free(out);
+    free(dir);
 }
 
 /* Exit 2, nothing on stdout, one line naming needle, no output directory. */
@@ -175,7 +193,15 @@ Test(lifetime_cli, bad_input_is_one_line_and_writes_nothing)
     rejects(out, "channels", "lifetime", c2, "-o", out, NULL);
     rejects(out, "nan.npy", "lifetime", nan, "-o", out, NULL);
     rejects(out, "rank2.npy", "lifetime", r2, "-o", out, NULL);
-    rejects(out, "missing.npy", "lifetime", path_in(dir, "missing.npy"), "-o", out, NULL);
+    char *missing = path_in(dir, "missing.npy");
+    rejects(out, "missing.npy", "lifetime", missing, "-o", out, NULL);
     rejects(out, "--gate-width-ns", "lifetime", two, "-o", out, "--gate-width-ns", "-1", NULL);
     rejects(out, "-o", "lifetime", two, NULL);
+    free(missing);
+    free(two);
+    free(c2);
+    free(nan);
+    free(r2);
+    free(out);
+    free(dir);
 }

@@ -110,6 +110,10 @@ Test(predict_cli, runs_n_by_t_into_n_by_t_by_c)
     cr_assert(eq(int, tu_count_tmp(dir), 0));
     fl_npy_free(&x);
     fl_s2s_free(&m);
+    free(model);
+    free(in);
+    free(out);
+    free(dir);
 }
 
 Test(predict_cli, runs_images_into_images_with_channels)
@@ -127,6 +131,10 @@ Test(predict_cli, runs_images_into_images_with_channels)
     check_predict(&m, model, in, &x, out, 20, 33, 4, oshape, NULL);
     fl_npy_free(&x);
     fl_s2s_free(&m);
+    free(model);
+    free(in);
+    free(out);
+    free(dir);
 }
 
 Test(predict_cli, accepts_a_trailing_feature_axis_and_float64)
@@ -144,6 +152,10 @@ Test(predict_cli, accepts_a_trailing_feature_axis_and_float64)
     check_predict(&m, model, in, &x, out, 6, 21, 3, oshape, NULL);
     fl_npy_free(&x);
     fl_s2s_free(&m);
+    free(model);
+    free(in);
+    free(out);
+    free(dir);
 }
 
 Test(predict_cli, runs_any_sequence_length)
@@ -165,6 +177,8 @@ Test(predict_cli, runs_any_sequence_length)
         free(out);
     }
     fl_s2s_free(&m);
+    free(model);
+    free(dir);
 }
 
 /* predict must fail with exit 2, one "fligru: <path>..." line containing
@@ -201,6 +215,9 @@ Test(predict_cli, refuses_nan_and_inf_inputs)
     expect_refused(dir, model, in, in);
     fl_npy_free(&x);
     fl_s2s_free(&m);
+    free(model);
+    free(in);
+    free(dir);
 }
 
 Test(predict_cli, refuses_feature_size_mismatch)
@@ -221,6 +238,10 @@ Test(predict_cli, refuses_feature_size_mismatch)
     expect_refused(dir, model, in1, "shape [10]: expected [N,T], [H,W,T], [N,T,F] or [H,W,T,F]");
     fl_npy_free(&x);
     fl_s2s_free(&m);
+    free(model);
+    free(in);
+    free(in1);
+    free(dir);
 }
 
 Test(predict_cli, refuses_wrong_model_files_and_dtypes)
@@ -260,6 +281,13 @@ Test(predict_cli, refuses_wrong_model_files_and_dtypes)
     fl_npy_free(&xi);
     fl_npy_free(&x);
     fl_s2s_free(&m);
+    free(model);
+    free(in);
+    free(other);
+    free(plain);
+    free(ini);
+    free(none);
+    free(dir);
 }
 
 Test(predict_cli, usage_errors_exit_2)
