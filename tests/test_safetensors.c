@@ -91,6 +91,8 @@ Test(safetensors, round_trips_dtypes_shapes_and_metadata)
     cr_assert(eq(sz, f.n_tensors, 0));
     cr_assert(eq(sz, f.n_meta, 0));
     fl_st_free(&f);
+    free(p);
+    free(dir);
 }
 
 Test(safetensors, writes_the_specified_byte_layout)
@@ -119,6 +121,8 @@ Test(safetensors, writes_the_specified_byte_layout)
     cr_assert(eq(int, memcmp(raw + 8 + hlen, a, 8), 0));
     cr_assert(eq(int, memcmp(raw + 8 + hlen + 8, b, 3), 0));
     free(raw);
+    free(p);
+    free(dir);
 }
 
 Test(safetensors, reads_files_written_by_others)
@@ -146,6 +150,8 @@ Test(safetensors, reads_files_written_by_others)
     cr_assert(eq(u8, b[1], 9));
     cr_assert(eq(str, (char *)fl_st_meta(&f, "x"), "y"));
     fl_st_free(&f);
+    free(p);
+    free(dir);
 }
 
 /* Arrays, not pointers: Criterion runs each parameter in a fresh process,
@@ -215,6 +221,8 @@ ParameterizedTest(const bad_case *c, safetensors, rejects_corrupt_files)
     cr_assert(strstr(msg, c->expect) != NULL, "'%s' lacks '%s'", msg, c->expect);
     cr_assert(eq(sz, f.n_tensors, 0));
     cr_assert(f.tensors == NULL);
+    free(p);
+    free(dir);
 }
 
 Test(safetensors, rejects_truncated_files)
@@ -245,6 +253,8 @@ Test(safetensors, rejects_truncated_files)
         cr_assert(strstr(fl_error(), cuts[i].expect) != NULL, "'%s' lacks '%s'", fl_error(), cuts[i].expect);
     }
     free(raw);
+    free(p);
+    free(dir);
 }
 
 Test(safetensors, missing_file_is_an_io_error)
@@ -254,6 +264,8 @@ Test(safetensors, missing_file_is_an_io_error)
     fl_st_file f;
     cr_assert_eq(fl_st_load(p, &f), FL_E_IO);
     cr_assert(strstr(fl_error(), p) != NULL, "%s", fl_error());
+    free(p);
+    free(dir);
 }
 
 Test(safetensors, save_rejects_bad_arguments_and_writes_nothing)
@@ -274,6 +286,8 @@ Test(safetensors, save_rejects_bad_arguments_and_writes_nothing)
     cr_assert(strstr(fl_error(), "metadata k: key given twice") != NULL, "%s", fl_error());
     cr_assert(eq(int, tu_exists(p), 0));
     cr_assert(eq(int, tu_count_tmp(dir), 0));
+    free(p);
+    free(dir);
 }
 
 Test(safetensors, dtype_names_and_sizes)
