@@ -35,6 +35,7 @@ static char *synth(const char *dir, const char *yaml)
     char *cfg = tu_write_file(dir, "synth.yaml", yaml), *data = path_in(dir, "data"), *err;
     cr_assert_eq(tu_run_cli(NULL, &err, "synth", cfg, "-o", data, NULL), 0, "%s", err);
     free(err);
+    free(cfg);
     return data;
 }
 
@@ -47,6 +48,8 @@ Test(fit_cli, noiseless_synth_data_recover_their_lifetimes)
     int rc = tu_run_cli(&so, &se, "fit", tpsf, "--irf", irf, "-o", out, NULL);
     cr_assert_eq(rc, 0, "%s", se);
     cr_assert(strstr(so, "12 pixels: 12 ok, 0 mono fallback, 0 failed") != NULL, "%s", so);
+    free(so);
+    free(se);
     fl_npy par = load(data, "params.npy"), t1 = load(out, "tau1.npy"), t2 = load(out, "tau2.npy"),
            a = load(out, "a.npy"), tm = load(out, "tau_m.npy"), st = load(out, "status.npy");
     for (size_t i = 0; i < 12; ++i) {
@@ -66,6 +69,19 @@ Test(fit_cli, noiseless_synth_data_recover_their_lifetimes)
         const float *p = fl_npy_f32(&par) + 3 * i;
         cr_assert(fl_npy_f32(&r)[i] > p[0] && fl_npy_f32(&r)[i] < p[1], "pixel %zu rld %g", i, fl_npy_f32(&r)[i]);
     }
+    fl_npy_free(&par);
+    fl_npy_free(&t1);
+    fl_npy_free(&t2);
+    fl_npy_free(&a);
+    fl_npy_free(&tm);
+    fl_npy_free(&st);
+    fl_npy_free(&r);
+    free(tpsf);
+    free(irf);
+    free(out2);
+    free(data);
+    free(out);
+    free(dir);
 }
 
 Test(fit_cli, images_give_maps_and_threads_do_not_matter)
@@ -75,22 +91,39 @@ Test(fit_cli, images_give_maps_and_threads_do_not_matter)
                             "noise: {photons: [2000, 2000]}\n");
     char *tpsf = path_in(data, "tpsf.npy"), *irf = path_in(data, "irf.npy");
     cr_assert_eq(tu_run_cli(NULL, &se, "fit", tpsf, "--irf", irf, "-o", o1, "--threads", "1", NULL), 0, "%s", se);
+    free(se);
     cr_assert_eq(tu_run_cli(NULL, NULL, "fit", tpsf, "--irf", irf, "-o", o2, "--threads", "2", "--no-plot", NULL), 0);
     const char *files[] = {"tau1.npy", "tau2.npy", "a.npy", "tau_m.npy", "status.npy"};
     for (int k = 0; k < 5; ++k) {
         size_t l1, l2;
-        unsigned char *b1 = tu_read_all(path_in(o1, files[k]), &l1), *b2 = tu_read_all(path_in(o2, files[k]), &l2);
+        char *p1 = path_in(o1, files[k]), *p2 = path_in(o2, files[k]);
+        unsigned char *b1 = tu_read_all(p1, &l1), *b2 = tu_read_all(p2, &l2);
         cr_assert(b1 && b2 && l1 == l2 && memcmp(b1, b2, l1) == 0, "%s differs between 1 and 2 threads", files[k]);
+        free(b1);
+        free(b2);
+        free(p1);
+        free(p2);
     }
     fl_npy tm = load(o1, "tau_m.npy");
     cr_assert_eq(tm.ndim, 2);
     cr_assert_eq(tm.shape[0], 8);
     cr_assert_eq(tm.shape[1], 16);
     size_t len;
-    unsigned char *png = tu_read_all(path_in(o1, "tau_m.png"), &len);
+    char *png1 = path_in(o1, "tau_m.png"), *png2 = path_in(o2, "tau_m.png");
+    unsigned char *png = tu_read_all(png1, &len);
     cr_assert(png && len > 1000 && memcmp(png, "\x89PNG", 4) == 0);
-    cr_assert_eq(tu_exists(path_in(o2, "tau_m.png")), 0);
+    cr_assert_eq(tu_exists(png2), 0);
     cr_assert_eq(tu_count_tmp(o1), 0);
+    fl_npy_free(&tm);
+    free(png);
+    free(png1);
+    free(png2);
+    free(tpsf);
+    free(irf);
+    free(data);
+    free(o1);
+    free(o2);
+    free(dir);
 }
 
 /* Exit 2, nothing on stdout, one line naming needle, out not created. */
@@ -147,10 +180,22 @@ Test(fit_cli, bad_input_is_one_line_and_writes_nothing)
     rejects(out, "nan.npy", "fit", tpsf, "--irf", nan, "-o", out, NULL);
     rejects(out, "neg.npy", "fit", tpsf, "--irf", neg, "-o", out, NULL);
     rejects(out, "rank1.npy", "fit", rank1, "--irf", irf1, "-o", out, NULL);
-    rejects(out, "missing.npy", "fit", tpsf, "--irf", path_in(dir, "missing.npy"), "-o", out, NULL);
+    char *missing = path_in(dir, "missing.npy");
+    rejects(out, "missing.npy", "fit", tpsf, "--irf", missing, "-o", out, NULL);
     rejects(out, "--method", "fit", tpsf, "--irf", irf, "-o", out, "--method", "lm", NULL);
     /* A shared [T] IRF is fine. */
     cr_assert_eq(tu_run_cli(NULL, NULL, "fit", tpsf, "--irf", irf1, "-o", out, "--method", "mono", NULL), 0);
+    free(missing);
+    free(tpsf);
+    free(irf);
+    free(irf134);
+    free(irf1);
+    free(irf5);
+    free(nan);
+    free(neg);
+    free(rank1);
+    free(out);
+    free(dir);
 }
 
 /* The CSV's row for method m at photons p, split into fields. */
@@ -223,8 +268,10 @@ Test(fit_cli, compare_csv_holds_the_figures_it_claims, .timeout = 60)
     int rc = tu_run_cli(NULL, &se, "compare", "--model", model, "--samples", "120", "--photons", "300,3000", "-o",
                         o1, "--threads", "2", NULL);
     cr_assert_eq(rc, 0, "%s", se);
+    free(se);
     size_t len;
-    char *csv = (char *)tu_read_all(path_in(o1, "compare.csv"), &len);
+    char *csv1 = path_in(o1, "compare.csv");
+    char *csv = (char *)tu_read_all(csv1, &len);
     const char *head = "method,photons,n,failures,failure_rate,fallbacks,tau_m_bias,tau_m_std,";
     cr_assert(csv && strncmp(csv, head, strlen(head)) == 0, "%s", csv);
     const char *methods[] = {"student32", "fit", "rld"};
@@ -253,24 +300,41 @@ Test(fit_cli, compare_csv_holds_the_figures_it_claims, .timeout = 60)
     csv_row(csv, "fit", "3000", hi);
     cr_assert(hi[7] < lo[7], "fit spread %g at 3000 vs %g at 300", hi[7], lo[7]);
     size_t plen;
-    unsigned char *png = tu_read_all(path_in(o1, "compare.png"), &plen);
+    char *png1 = path_in(o1, "compare.png");
+    unsigned char *png = tu_read_all(png1, &plen);
     cr_assert(png && plen > 1000 && memcmp(png, "\x89PNG", 4) == 0);
 
     /* One thread: the same CSV but for pixels/s (the last column). */
     cr_assert_eq(tu_run_cli(NULL, NULL, "compare", "--model", model, "--samples", "120", "--photons", "300,3000",
                             "-o", o2, "--threads", "1", "--no-plot", NULL), 0);
-    char *csv2 = (char *)tu_read_all(path_in(o2, "compare.csv"), &len);
+    char *csv2p = path_in(o2, "compare.csv"), *png2 = path_in(o2, "compare.png");
+    char *csv2 = (char *)tu_read_all(csv2p, &len);
     drop_last_column(csv);
     drop_last_column(csv2);
     cr_assert_str_eq(csv, csv2);
-    cr_assert_eq(tu_exists(path_in(o2, "compare.png")), 0);
+    cr_assert_eq(tu_exists(png2), 0);
+    free(csv);
+    free(csv2);
+    free(png);
+    free(csv1);
+    free(csv2p);
+    free(png1);
+    free(png2);
+    free(o1);
+    free(o2);
+    free(dir);
 }
 
 Test(fit_cli, compare_rejects_bad_input)
 {
     char *dir = tu_tmpdir("fitcli"), *out = path_in(dir, "out");
-    rejects(out, "missing.safetensors", "compare", "--model", path_in(dir, "missing.safetensors"), "-o", out, NULL);
+    char *missing = path_in(dir, "missing.safetensors");
+    rejects(out, "missing.safetensors", "compare", "--model", missing, "-o", out, NULL);
     rejects(out, "--photons", "compare", "-o", out, "--photons", "300,abc", NULL);
     char *img = tu_write_file(dir, "img.yaml", "image: {enabled: true}\n");
     rejects(out, "img.yaml", "compare", "--config", img, "-o", out, NULL);
+    free(missing);
+    free(img);
+    free(out);
+    free(dir);
 }
