@@ -102,6 +102,9 @@ Test(score, json_has_every_key_and_the_hand_values)
     cr_assert_str_eq(cJSON_GetObjectItem(j, "dtw_cost")->valuestring, "abs");
     cJSON_Delete(j);
     free(out);
+    free(p);
+    free(y);
+    free(dir);
 }
 
 Test(score, table_by_default)
@@ -117,6 +120,9 @@ Test(score, table_by_default)
     cr_assert_eq(tu_run_cli(&out, NULL, "score", "--help", NULL), 0);
     cr_assert(strstr(out, "--dtw-cost") != NULL);
     free(out);
+    free(p);
+    free(y);
+    free(dir);
 }
 
 Test(score, shape_rule_channel_axis_and_images)
@@ -151,6 +157,8 @@ Test(score, shape_rule_channel_axis_and_images)
     cJSON_Delete(j);
     free(out);
     free(err);
+    free(p);
+    free(y);
 
     /* Image-shaped: pred [1,2,4,1] vs truth [1,2,4]: the same two samples. */
     p = save(dir, "pimg.npy", FL_F32, PRED, 4, (size_t)1, (size_t)2, (size_t)4, (size_t)1);
@@ -174,6 +182,10 @@ Test(score, shape_rule_channel_axis_and_images)
     cJSON_Delete(j);
     free(out);
     free(err);
+    free(p);
+    free(y);
+    free(y3p);
+    free(dir);
 }
 
 Test(score, shape_mismatch_names_both_files)
@@ -186,8 +198,16 @@ Test(score, shape_mismatch_names_both_files)
     int rc = tu_run_cli(&out, &err, "score", p, y, NULL);
     expect_one_line_error(rc, out, err, "predA.npy", "truthB.npy");
     cr_assert(strstr(err, "[2,4]") && strstr(err, "[2,5]"), "%s", err);
+    free(out);
+    free(err);
     rc = tu_run_cli(&out, &err, "score", p, z, NULL);          /* ranks 2 and 4 */
     expect_one_line_error(rc, out, err, "predA.npy", "truthC.npy");
+    free(out);
+    free(err);
+    free(p);
+    free(y);
+    free(z);
+    free(dir);
 }
 
 Test(score, missing_channel_names_both_files)
@@ -199,6 +219,11 @@ Test(score, missing_channel_names_both_files)
     int rc = tu_run_cli(&out, &err, "score", p, y, "--channel", "1", NULL);
     expect_one_line_error(rc, out, err, "predA.npy", "truthB.npy");
     cr_assert(strstr(err, "channel 1") != NULL, "%s", err);
+    free(out);
+    free(err);
+    free(p);
+    free(y);
+    free(dir);
 }
 
 Test(score, nan_in_either_input_is_named)
@@ -214,12 +239,24 @@ Test(score, nan_in_either_input_is_named)
     char *out, *err;
     int rc = tu_run_cli(&out, &err, "score", pn, y, NULL);
     expect_one_line_error(rc, out, err, "predNaN.npy", "[1,2]");
+    free(out);
+    free(err);
     rc = tu_run_cli(&out, &err, "score", p, yn, NULL);
     expect_one_line_error(rc, out, err, "truthNaN.npy", "NaN");
+    free(out);
+    free(err);
+    free(yn);
     bad[6] = INFINITY;
     yn = save(dir, "truthInf.npy", FL_F64, bad, 2, (size_t)2, (size_t)4);
     rc = tu_run_cli(&out, &err, "score", p, yn, NULL);
     expect_one_line_error(rc, out, err, "truthInf.npy", "Inf");
+    free(out);
+    free(err);
+    free(yn);
+    free(pn);
+    free(p);
+    free(y);
+    free(dir);
 }
 
 Test(score, truncated_npy_is_named)
@@ -238,20 +275,39 @@ Test(score, truncated_npy_is_named)
     char *out, *err;
     int rc = tu_run_cli(&out, &err, "score", p, cut, NULL);
     expect_one_line_error(rc, out, err, "truthCut.npy", "truncated");
+    free(out);
+    free(err);
     rc = tu_run_cli(&out, &err, "score", cut, y, NULL);
     expect_one_line_error(rc, out, err, "truthCut.npy", NULL);
+    free(out);
+    free(err);
+    free(p);
+    free(y);
+    free(dir);
 }
 
 Test(score, usage_errors_exit_2)
 {
     char *out, *err;
     cr_assert_eq(tu_run_cli(&out, &err, "score", "only-one.npy", NULL), 2);
+    free(out);
+    free(err);
     cr_assert_eq(tu_run_cli(&out, &err, "score", "a", "b", "--dtw-cost", "l1", NULL), 2);
+    free(out);
+    free(err);
     cr_assert_eq(tu_run_cli(&out, &err, "score", "a", "b", "--dtw-band", "-1", NULL), 2);
+    free(out);
+    free(err);
     cr_assert_eq(tu_run_cli(&out, &err, "score", "a", "b", "--threads", "0", NULL), 2);
+    free(out);
+    free(err);
     cr_assert_eq(tu_run_cli(&out, &err, "score", "a", "b", "--gate-width-ns", "0", NULL), 2);
+    free(out);
+    free(err);
     cr_assert_eq(tu_run_cli(&out, &err, "score", "missing.npy", "b", NULL), 2);
     cr_assert(strstr(err, "missing.npy") != NULL, "%s", err);
+    free(out);
+    free(err);
 }
 
 /* ---- lifetimes through the CLI, with the baseline as the prediction -------- */
@@ -325,6 +381,8 @@ Test(score, lifetimes_of_exact_components_and_of_the_baseline)
     snprintf(pred, sizeof pred, "%s/base.npy", dir);
     rc = tu_run_cli(&out, &err, "baseline", tpsf, "-o", pred, "--channels", "3", NULL);
     cr_assert_eq(rc, 0, "%s", err);
+    free(out);
+    free(err);
     rc = tu_run_cli(&out, &err, "score", pred, truth, "--params", params, "--json", NULL);
     cr_assert_eq(rc, 0, "%s", err);
     j = cJSON_Parse(out);
@@ -337,6 +395,10 @@ Test(score, lifetimes_of_exact_components_and_of_the_baseline)
     cJSON_Delete(j);
     free(out);
     free(err);
+    free(truth);
+    free(params);
+    free(tpsf);
+    free(dir);
 }
 
 Test(score, params_rejections)
@@ -347,12 +409,24 @@ Test(score, params_rejections)
     char *badp = save(dir, "paramsBad.npy", FL_F32, NULL, 2, (size_t)N_LT + 1, (size_t)3);
     int rc = tu_run_cli(&out, &err, "score", truth, truth, "--params", badp, NULL);
     expect_one_line_error(rc, out, err, "paramsBad.npy", "decay.npy");
+    free(out);
+    free(err);
     rc = tu_run_cli(&out, &err, "score", tpsf, tpsf, "--params", params, NULL);
     expect_one_line_error(rc, out, err, "tpsf.npy", "3-channel");
+    free(out);
+    free(err);
     double nanp[N_LT * 3] = {NAN};
     char *nanpar = save(dir, "paramsNaN.npy", FL_F32, nanp, 2, (size_t)N_LT, (size_t)3);
     rc = tu_run_cli(&out, &err, "score", truth, truth, "--params", nanpar, NULL);
     expect_one_line_error(rc, out, err, "paramsNaN.npy", "NaN");
+    free(out);
+    free(err);
+    free(badp);
+    free(nanpar);
+    free(truth);
+    free(params);
+    free(tpsf);
+    free(dir);
 }
 
 Test(score, output_identical_for_one_and_two_threads)
@@ -368,6 +442,13 @@ Test(score, output_identical_for_one_and_two_threads)
     cr_assert_eq(tu_run_cli(&o2, NULL, "score", pred, truth, "--params", params, "--json",
                             "--threads", "2", NULL), 0);
     cr_assert_str_eq(o1, o2);
+    free(o1);
+    free(o2);
+    free(pred);
+    free(truth);
+    free(params);
+    free(tpsf);
+    free(dir);
 }
 
 /* ---- baseline -------------------------------------------------------------- */
@@ -388,6 +469,8 @@ Test(baseline, tail_from_peak_normalised_and_padded)
     int rc = tu_run_cli(&so, &se, "baseline", in, "-o", out, "--channels", "3", NULL);
     cr_assert_eq(rc, 0, "%s", se);
     cr_assert(strstr(se, "1 TPSFs without a positive peak") != NULL, "%s", se);
+    free(so);
+    free(se);
     cr_assert_eq(tu_count_tmp(dir), 0);
     fl_npy a;
     cr_assert_eq(fl_npy_load(out, &a), FL_OK);
@@ -406,10 +489,13 @@ Test(baseline, tail_from_peak_normalised_and_padded)
 
     rc = tu_run_cli(NULL, &se, "baseline", in, "-o", out, NULL);   /* default: 1 channel */
     cr_assert_eq(rc, 0, "%s", se);
+    free(se);
     cr_assert_eq(fl_npy_load(out, &a), FL_OK);
     cr_assert(a.ndim == 4 && a.shape[3] == 1);
     cr_assert(eq(flt, fl_npy_f32(&a)[1], 0.5f));
     fl_npy_free(&a);
+    free(in);
+    free(dir);
 }
 
 Test(baseline, rejections)
@@ -422,9 +508,16 @@ Test(baseline, rejections)
     snprintf(out, sizeof out, "%s/pred.npy", dir);
     int rc = tu_run_cli(&so, &se, "baseline", nan, "-o", out, NULL);
     expect_one_line_error(rc, so, se, "tpsfNaN.npy", "NaN");
+    free(so);
+    free(se);
     rc = tu_run_cli(&so, &se, "baseline", one, "-o", out, NULL);
     expect_one_line_error(rc, so, se, "tpsf1d.npy", "[4]");
+    free(so);
+    free(se);
     cr_assert(not(tu_exists(out)));
     cr_assert_eq(tu_run_cli(NULL, NULL, "baseline", nan, NULL), 2);               /* no -o */
     cr_assert_eq(tu_run_cli(NULL, NULL, "baseline", nan, "-o", out, "--channels", "2", NULL), 2);
+    free(nan);
+    free(one);
+    free(dir);
 }
