@@ -160,6 +160,16 @@ static void read_table(const char *path, table *t, char **header)
     free(txt);
 }
 
+/* Frees what read_table allocated (each row's field copy starts at f[i][0]). */
+static void free_table(table *t, char *header)
+{
+    for (int i = 0; i < t->n; ++i) {
+        free(t->line[i]);
+        free(t->f[i][0]);
+    }
+    free(header);
+}
+
 static int count_models(const char *cache)
 {
     char dir[4096];
@@ -269,6 +279,9 @@ Test(sweep, end_to_end_and_rerun, .timeout = 240)
     char *hdr3;
     read_table(csv, &t3, &hdr3);
     for (int i = 0; i < t.n; ++i) cr_expect(eq(str, t3.line[i], t.line[i]));
+    free_table(&t, hdr);
+    free_table(&t2, hdr2);
+    free_table(&t3, hdr3);
     free(tmp);
 }
 
