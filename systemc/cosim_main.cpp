@@ -516,6 +516,113 @@ Options parse(int argc, char **argv)
     return o;
 }
 
+// The model's run-time parameters: this build's compile-time ones.
+flsc::Params model_params(const Options &o)
+{
+    flsc::Params mp;
+    mp.hidden = H;
+    mp.lanes = P;
+    mp.steps = T;
+    mp.engines = E;
+    mp.outputs = C;
+    mp.interleave = FLIGRU_TB_INTERLEAVE;
+    mp.reset_after = FLIGRU_TB_RESET_AFTER;
+    mp.input_bits = W_X;
+    mp.arith = o.arith;
+    const std::string perr = flsc::check(mp);
+    if (!perr.empty()) die("SystemC model: " + perr);
+    return mp;
+}
+
+// Runs the bench to its end. With +trace, Verilator's trace attaches after the
+// simulation has started: run to the window, then add the FST (the model's VCD
+// opens at the same cycle). Returns the wall-clock seconds.
+double run_bench(Bench &bench, const Options &o)
+{
+    const auto t0 = std::chrono::steady_clock::now();
+    if (o.trace) {
+        const double t_from = (double)std::max<uint64_t>(o.trace_from, 1) * 10.0 - 2.0;
+        if (t_from > 0) sc_core::sc_start(t_from, sc_core::SC_NS);
+        if (!bench.done) {
+            bench.fst = std::make_unique<VerilatedFstSc>();
+            bench.rtl.trace(bench.fst.get(), 99);
+            bench.fst->open((o.trace_dir + "/" + o.name + ".rtl.fst").c_str());
+        }
+    }
+    sc_core::sc_start();
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    bench.rtl.final();
+    if (bench.fst) bench.fst->close();
+    bench.vcd.close();
+    return secs;
+}
+
+// A mismatch: its report, then this binary again with traces over a window
+// before it (unless this run traced already). Returns the exit status 1.
+int report_mismatch(const Bench &bench, const Options &o, int argc, char **argv)
+{
+    std::printf("%s\n", bench.mm.text.c_str());
+    if (o.trace) {
+        std::printf("cosim %s: FAIL; traces in %s/%s.rtl.fst and %s/%s.model.vcd\n", o.name.c_str(),
+                    o.trace_dir.c_str(), o.name.c_str(), o.trace_dir.c_str(), o.name.c_str());
+        return 1;
+    }
+    const uint64_t qb = (3ull * H * H + P - 1) / P;
+    const uint64_t window = std::max<uint64_t>(2000, 3ull * bench.model.core().info_ctx() * qb + 200);
+    const uint64_t from = bench.mm.cycle > window ? bench.mm.cycle - window : 1;
+    std::fflush(stdout);
+    std::vector<std::string> args(argv, argv + argc);
+    args.push_back("+trace");
+    args.push_back("+trace-from=" + std::to_string(from));
+    args.push_back("+stop-at=" + std::to_string(bench.mm.cycle + 4));
+    std::string cmd;
+    for (const auto &a : args) cmd += "'" + a + "' ";
+    cmd += ">/dev/null 2>&1";
+    const int rc = std::system(cmd.c_str());
+    std::printf("cosim %s: FAIL; traces of cycles %" PRIu64 "..%" PRIu64 " in %s/%s.rtl.fst and %s/%s.model.vcd%s\n",
+                o.name.c_str(), from, bench.mm.cycle + 4, o.trace_dir.c_str(), o.name.c_str(), o.trace_dir.c_str(),
+                o.name.c_str(), rc == -1 ? " (re-run failed)" : "");
+    return 1;
+}
+
+// Steady state: the second stream's full batches, measured between batch
+// completions. Returns cycles per pixel (0: too few pixels), *pixels measured.
+double steady_state(const Bench &bench, long n, uint64_t *pixels)
+{
+    const long batch = bench.batch, n1 = bench.n1, nb = (n - n1) / batch;
+    *pixels = 0;
+    if (nb < 3) return 0;
+    uint64_t t0 = 0, t1 = 0;
+    for (long p = n1; p < n1 + batch; ++p) t0 = std::max(t0, bench.done_at[(size_t)p]);
+    for (long p = n1 + (nb - 1) * batch; p < n1 + nb * batch; ++p) t1 = std::max(t1, bench.done_at[(size_t)p]);
+    *pixels = (uint64_t)(nb - 1) * batch;
+    return (double)(t1 - t0) / (double)*pixels;
+}
+
+// The PASS lines, and the CSV row when asked for.
+void report_pass(Bench &bench, const Options &o, long n, double secs)
+{
+    uint64_t sp = 0;
+    const double cpp = steady_state(bench, n, &sp);
+    const flsc::Stats &s = bench.model.core().stats();
+    std::printf("cosim %s: PASS: %ld pixels, %ld pixel-steps, %ld states and %ld outputs: RTL = SystemC model = "
+                "C reference, 0 mismatches; %" PRIu64 " cycles (RTL and model), %.1f s\n",
+                o.name.c_str(), n, n * 2 * T, bench.states, bench.outputs, bench.cyc, secs);
+    std::printf("cosim %s: H=%d P=%d E=%d T=%d C=%d Interleave %u; steady state %.2f cycles/pixel over %" PRIu64
+                " pixels; model: %" PRIu64 " beats, stalls: operand %" PRIu64 " input %" PRIu64 " output %" PRIu64
+                "; arithmetic %s: %" PRIu64 " pixel-steps from %" PRIu64 " batched sets, %" PRIu64 " by the refs\n",
+                o.name.c_str(), H, P, E, T, C, bench.model.core().info_ctx(), cpp, sp, s.beats, s.stall_operand,
+                s.stall_input, s.stall_output, flsc::arith_name(o.arith), s.steps_batched, s.traj_sets, s.steps_ref);
+    if (o.csv.empty()) return;
+    FILE *f = std::fopen(o.csv.c_str(), "w");
+    if (!f) die("cannot write " + o.csv);
+    std::fprintf(f, "config,hidden,lanes,engines,steps,outputs,interleave,pixels,pixel_steps,states_checked,"
+                    "outputs_checked,mismatches,cycles,steady_cycles_per_pixel,seconds\n");
+    std::fprintf(f, "%s,%d,%d,%d,%d,%d,%u,%ld,%ld,%ld,%ld,0,%" PRIu64 ",%.2f,%.2f\n", o.name.c_str(), H, P, E, T,
+                 C, bench.model.core().info_ctx(), n, n * 2 * T, bench.states, bench.outputs, bench.cyc, cpp, secs);
+    std::fclose(f);
+}
+
 }  // namespace
 
 int sc_main(int argc, char **argv)
@@ -530,103 +637,21 @@ int sc_main(int argc, char **argv)
         die("this RTL build does not support the model's network (layers, input, hidden or outputs differ)");
     check_writable(o.trace_dir);
     const Reference ref = reference(o, q);
-
-    flsc::Params mp;
-    mp.hidden = H;
-    mp.lanes = P;
-    mp.steps = T;
-    mp.engines = E;
-    mp.outputs = C;
-    mp.interleave = FLIGRU_TB_INTERLEAVE;
-    mp.reset_after = FLIGRU_TB_RESET_AFTER;
-    mp.input_bits = W_X;
-    mp.arith = o.arith;
-    const std::string perr = flsc::check(mp);
-    if (!perr.empty()) die("SystemC model: " + perr);
+    const flsc::Params mp = model_params(o);
 
     Verilated::traceEverOn(o.trace);
     sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
     Bench bench("bench", o, ref, &q, mp);
     bench.model.core().preload(ref.x.data(), (size_t)ref.n);
-    const auto t0 = std::chrono::steady_clock::now();
-    if (o.trace) {
-        // Verilator traces attach after the simulation has started: run to
-        // the window, then add the FST (the model's VCD opens at the same cycle).
-        const double t_from = (double)std::max<uint64_t>(o.trace_from, 1) * 10.0 - 2.0;
-        if (t_from > 0) sc_core::sc_start(t_from, sc_core::SC_NS);
-        if (!bench.done) {
-            bench.fst = std::make_unique<VerilatedFstSc>();
-            bench.rtl.trace(bench.fst.get(), 99);
-            bench.fst->open((o.trace_dir + "/" + o.name + ".rtl.fst").c_str());
-        }
-    }
-    sc_core::sc_start();
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    bench.rtl.final();
-    if (bench.fst) bench.fst->close();
-    bench.vcd.close();
-
-    if (bench.mm.hit) {
-        std::printf("%s\n", bench.mm.text.c_str());
-        if (o.trace) {
-            std::printf("cosim %s: FAIL; traces in %s/%s.rtl.fst and %s/%s.model.vcd\n", o.name.c_str(),
-                        o.trace_dir.c_str(), o.name.c_str(), o.trace_dir.c_str(), o.name.c_str());
-            return 1;
-        }
-        // Re-run this binary with traces over a window before the mismatch.
-        const uint64_t qb = (3ull * H * H + P - 1) / P;
-        const uint64_t window = std::max<uint64_t>(2000, 3ull * bench.model.core().info_ctx() * qb + 200);
-        const uint64_t from = bench.mm.cycle > window ? bench.mm.cycle - window : 1;
-        std::fflush(stdout);
-        std::vector<std::string> args(argv, argv + argc);
-        args.push_back("+trace");
-        args.push_back("+trace-from=" + std::to_string(from));
-        args.push_back("+stop-at=" + std::to_string(bench.mm.cycle + 4));
-        std::string cmd;
-        for (const auto &a : args) cmd += "'" + a + "' ";
-        cmd += ">/dev/null 2>&1";
-        const int rc = std::system(cmd.c_str());
-        std::printf("cosim %s: FAIL; traces of cycles %" PRIu64 "..%" PRIu64 " in %s/%s.rtl.fst and %s/%s.model.vcd%s\n",
-                    o.name.c_str(), from, bench.mm.cycle + 4, o.trace_dir.c_str(), o.name.c_str(), o.trace_dir.c_str(),
-                    o.name.c_str(), rc == -1 ? " (re-run failed)" : "");
-        return 1;
-    }
+    const double secs = run_bench(bench, o);
+    if (bench.mm.hit) return report_mismatch(bench, o, argc, argv);
     if (o.stop_at) return 0;
     for (size_t i = 0; i < bench.seen_h.size(); ++i)
         if (!bench.seen_h[i]) {
             std::printf("MISMATCH %s: state never reported: pixel %zu\n", o.name.c_str(), i / (2 * T * H));
             return 1;
         }
-
-    const long n = ref.n, batch = bench.batch, n1 = bench.n1;
-    const long nb = (n - n1) / batch;
-    double cpp = 0;
-    uint64_t sp = 0;
-    if (nb >= 3) {
-        uint64_t t0c = 0, t1c = 0;
-        for (long p = n1; p < n1 + batch; ++p) t0c = std::max(t0c, bench.done_at[(size_t)p]);
-        for (long p = n1 + (nb - 1) * batch; p < n1 + nb * batch; ++p) t1c = std::max(t1c, bench.done_at[(size_t)p]);
-        sp = (uint64_t)(nb - 1) * batch;
-        cpp = (double)(t1c - t0c) / (double)sp;
-    }
-    const flsc::Stats &s = bench.model.core().stats();
-    std::printf("cosim %s: PASS: %ld pixels, %ld pixel-steps, %ld states and %ld outputs: RTL = SystemC model = "
-                "C reference, 0 mismatches; %" PRIu64 " cycles (RTL and model), %.1f s\n",
-                o.name.c_str(), n, n * 2 * T, bench.states, bench.outputs, bench.cyc, secs);
-    std::printf("cosim %s: H=%d P=%d E=%d T=%d C=%d Interleave %u; steady state %.2f cycles/pixel over %" PRIu64
-                " pixels; model: %" PRIu64 " beats, stalls: operand %" PRIu64 " input %" PRIu64 " output %" PRIu64
-                "; arithmetic %s: %" PRIu64 " pixel-steps from %" PRIu64 " batched sets, %" PRIu64 " by the refs\n",
-                o.name.c_str(), H, P, E, T, C, bench.model.core().info_ctx(), cpp, sp, s.beats, s.stall_operand,
-                s.stall_input, s.stall_output, flsc::arith_name(o.arith), s.steps_batched, s.traj_sets, s.steps_ref);
-    if (!o.csv.empty()) {
-        FILE *f = std::fopen(o.csv.c_str(), "w");
-        if (!f) die("cannot write " + o.csv);
-        std::fprintf(f, "config,hidden,lanes,engines,steps,outputs,interleave,pixels,pixel_steps,states_checked,"
-                        "outputs_checked,mismatches,cycles,steady_cycles_per_pixel,seconds\n");
-        std::fprintf(f, "%s,%d,%d,%d,%d,%d,%u,%ld,%ld,%ld,%ld,0,%" PRIu64 ",%.2f,%.2f\n", o.name.c_str(), H, P, E, T,
-                     C, bench.model.core().info_ctx(), n, n * 2 * T, bench.states, bench.outputs, bench.cyc, cpp, secs);
-        std::fclose(f);
-    }
+    report_pass(bench, o, ref.n, secs);
     fl_fx_model_free(&q);
     return 0;
 }

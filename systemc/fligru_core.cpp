@@ -200,6 +200,14 @@ int32_t Core::dbg_h(int e) const
 
 void Core::comb()
 {
+    comb_ctrl();
+    comb_pp();
+}
+
+// fligru_ctrl: what the loader accepts, the phase a beat issues, and whether
+// the scoreboard lets it (its operands retired).
+void Core::comb_ctrl()
+{
     Comb &c = c_;
     const int H = p_.hidden, E = p_.engines, T = p_.steps;
     const bool RA = p_.reset_after;
@@ -248,8 +256,15 @@ void Core::comb()
                        (drh == 0 && kidx < ret_units_);
     c.data_wait = c.c0 && !c.is_bubble && !data_ok;
     c.issue_ok = ok_h && ok_rh && !c.data_wait;
+}
 
-    // ---- fligru_ppctrl / fligru_outq ----
+// fligru_ppctrl and fligru_outq: the post-processor's enables, the retiring
+// stage, the output queue's state; busy over the whole datapath.
+void Core::comb_pp()
+{
+    Comb &c = c_;
+    const int E = p_.engines;
+    const bool pend_b = !p_.reset_after && dl_act_ != 0;
     c.p0_valid = rb_cnt_ != 0;
     bool full = false, any = false;
     c.head_e = 0;
@@ -335,13 +350,10 @@ void Core::step_values(const Part &b)
     }
 }
 
-void Core::tick(const In &in)
+// Statistics of the cycle that ends at this edge.
+void Core::count_cycle(const Comb &c)
 {
-    const Comb c = c_;
-    const int H = p_.hidden, E = p_.engines, T = p_.steps;
     ++st_.cycles;
-
-    // statistics of the cycle that ends at this edge
     if (c.fire) {
         ++st_.beats;
         st_.active_engine_beats += (uint64_t)__builtin_popcount((unsigned)(c.a_cur.vmask | c.b_cur.vmask));
@@ -353,159 +365,181 @@ void Core::tick(const In &in)
     } else {
         ++st_.stall_operand;
     }
+}
 
-    // ---- fligru_outq: pop the lowest non-empty engine, push the P16 beat ----
+// fligru_outq: pop the lowest non-empty engine, push the beat of the push stage.
+void Core::tick_outq(const In &in, const Comb &c)
+{
     if (in.out_ready && c.out_valid) ++qrp_[c.head_e];
-    if (c.push) {
-        const Tag &t = *c.t16;
-        for (int e = 0; e < E; ++e) {
-            if (!((t.mask >> e) & 1)) continue;
-            Beat &b = q_[e][qwp_[e] & 3];
-            b.pixel = t.pid[e];
-            b.step = t.t;
-            std::memcpy(b.y, t.y[e], sizeof b.y);
-            ++qwp_[e];
-        }
+    if (!c.push) return;
+    const Tag &t = *c.t16;
+    for (int e = 0; e < p_.engines; ++e) {
+        if (!((t.mask >> e) & 1)) continue;
+        Beat &b = q_[e][qwp_[e] & 3];
+        b.pixel = t.pid[e];
+        b.step = t.t;
+        std::memcpy(b.y, t.y[e], sizeof b.y);
+        ++qwp_[e];
     }
+}
 
-    const Stage r = *c.r;   // P11 before the edge
-    if (c.pp_en) {
-        // ---- fligru_ppctrl: output tags P12..P16 (with the dense head's result) ----
-        ++tc_;
-        Tag &t12 = tag(SchedRetStage + 1);
-        t12.v = c.ret_dense && r.j == H - 1;
-        t12.mask = r.d.b.vmask;
-        t12.t = r.d.b.t;
-        std::memcpy(t12.pid, c.pid, sizeof t12.pid);
-        if (t12.v && q_model_) {
-            for (int e = 0; e < E; ++e) {
-                if (!((t12.mask >> e) & 1)) continue;
-                const size_t slot = (size_t)r.d.b.ctx * E + e;
-                const Rec rec = batched() && on_[slot] ? lookup(t12.pid[e]) : Rec{};
-                if (rec.s)
-                    std::memcpy(t12.y[e], &rec.s->y[((size_t)rec.i * T + t12.t) * p_.outputs],
-                                (size_t)p_.outputs * sizeof(int32_t));
-                else
-                    fl_fx_dense_ref(q_model_, &h_[slot * H], t12.y[e]);
-            }
-        }
-        // ---- retire position (fligru_ppctrl ret_*_q) ----
-        if (r.valid) {
-            if (r.j == H - 1) {
-                ret_ph_ = (r.d.ph + 1) & M24;
-                ret_units_ = 0;
-            } else {
-                ret_ph_ = r.d.ph;
-                ret_units_ = r.j + 1u;
-            }
-            if (r.d.b.act) {
-                ret_batch_ = r.d.b.batch;
-                if (r.j == H - 1) st_.pixel_steps += (uint64_t)__builtin_popcount(r.d.b.vmask);
-            }
-        }
-        // ---- P0 -> P1..P11 ----
-        ++pc_;
-        Stage &s1 = stage(1);
-        s1.valid = c.p0_valid;
-        s1.j = (uint8_t)(H - (int)rb_cnt_);
-        s1.d = rb_desc_;
+// fligru_ppctrl: the output tag entering the dense stages (with the dense
+// head's result, when the retiring unit is a decoder step's last).
+void Core::tick_tags(const Comb &c, const Stage &r)
+{
+    const int H = p_.hidden, E = p_.engines, T = p_.steps;
+    ++tc_;
+    Tag &t = tag(SchedRetStage + 1);
+    t.v = c.ret_dense && r.j == H - 1;
+    t.mask = r.d.b.vmask;
+    t.t = r.d.b.t;
+    std::memcpy(t.pid, c.pid, sizeof t.pid);
+    if (!t.v || !q_model_) return;
+    for (int e = 0; e < E; ++e) {
+        if (!((t.mask >> e) & 1)) continue;
+        const size_t slot = (size_t)r.d.b.ctx * E + e;
+        const Rec rec = batched() && on_[slot] ? lookup(t.pid[e]) : Rec{};
+        if (rec.s)
+            std::memcpy(t.y[e], &rec.s->y[((size_t)rec.i * T + t.t) * p_.outputs], (size_t)p_.outputs * sizeof(int32_t));
+        else
+            fl_fx_dense_ref(q_model_, &h_[slot * H], t.y[e]);
     }
-    // row buffer count
+}
+
+// fligru_ppctrl: the retire position (ret_*_q) and the shift P0 -> P1.
+void Core::tick_retire(const Comb &c, const Stage &r)
+{
+    const int H = p_.hidden;
+    if (r.valid) {
+        if (r.j == H - 1) {
+            ret_ph_ = (r.d.ph + 1) & M24;
+            ret_units_ = 0;
+        } else {
+            ret_ph_ = r.d.ph;
+            ret_units_ = r.j + 1u;
+        }
+        if (r.d.b.act) {
+            ret_batch_ = r.d.b.batch;
+            if (r.j == H - 1) st_.pixel_steps += (uint64_t)__builtin_popcount(r.d.b.vmask);
+        }
+    }
+    ++pc_;
+    Stage &s1 = stage(1);
+    s1.valid = c.p0_valid;
+    s1.j = (uint8_t)(H - (int)rb_cnt_);
+    s1.d = rb_desc_;
+}
+
+// The row buffer's count, then fligru_ctrl's MAC control pipeline I -> R -> M -> S.
+void Core::tick_mac_pipe(const Comb &c)
+{
     const bool s_load = c.mac_en && s_valid_ && s_last_;
     if (s_load) {
-        rb_cnt_ = (uint32_t)H;
+        rb_cnt_ = (uint32_t)p_.hidden;
         rb_desc_ = s_desc_;
     } else if (c.p0_valid && c.pp_en) {
         --rb_cnt_;
     }
+    if (!c.mac_en) return;
+    s_valid_ = m_valid_; s_first_ = m_first_; s_last_ = m_last_; s_desc_ = m_desc_;
+    m_valid_ = r_valid_; m_first_ = r_first_; m_last_ = r_last_; m_desc_ = r_desc_;
+    r_valid_ = c.fire;   r_first_ = c.c0;     r_last_ = c.last_beat;
+    r_desc_.ph = ph_;
+    r_desc_.a = c.a_cur;
+    r_desc_.b = c.b_cur;
+}
 
-    // ---- fligru_ctrl: MAC control pipeline I -> R -> M -> S ----
-    if (c.mac_en) {
-        s_valid_ = m_valid_; s_first_ = m_first_; s_last_ = m_last_; s_desc_ = m_desc_;
-        m_valid_ = r_valid_; m_first_ = r_first_; m_last_ = r_last_; m_desc_ = r_desc_;
-        r_valid_ = c.fire;   r_first_ = c.c0;     r_last_ = c.last_beat;
-        r_desc_.ph = ph_;
-        r_desc_.a = c.a_cur;
-        r_desc_.b = c.b_cur;
-    }
-
-    // ---- fligru_ctrl: phase sequencer ----
-    if (c.fire) {
-        if (c.c0) {
-            cur_a_ = c.a_new;
-            cur_b_ = c.b_new;
-            if (!p_.reset_after) {
-                for (int i = dln_ - 1; i >= 1; --i) dl_[(size_t)i] = dl_[(size_t)i - 1];
-                dl_[0] = c.a_new;
-                dl_act_ = ((dl_act_ << 1) | (uint64_t)c.a_new.act) &
-                          (dln_ >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << dln_) - 1);
-            }
-            if (c.start_bubble) bubble_ = true;
+// fligru_ctrl: the phase sequencer, on a beat that fires.
+void Core::tick_sequencer(const Comb &c)
+{
+    if (!c.fire) return;
+    if (c.c0) {
+        cur_a_ = c.a_new;
+        cur_b_ = c.b_new;
+        if (!p_.reset_after) {
+            for (int i = dln_ - 1; i >= 1; --i) dl_[(size_t)i] = dl_[(size_t)i - 1];
+            dl_[0] = c.a_new;
+            dl_act_ = ((dl_act_ << 1) | (uint64_t)c.a_new.act) & (dln_ >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << dln_) - 1);
         }
-        if (c.last_beat) {
-            beat_ = rem_ = k0_ = 0;
-            adv_ = false;
-            ph_ = (ph_ + 1) & M24;
-            if (ctx_ == (uint32_t)d_.ctx - 1) {
-                ctx_ = 0;
-                if (c.is_bubble) {
-                    bubble_ = false;
-                } else if (u_ == (uint32_t)(2 * T - 1)) {
-                    u_ = 0;
-                    ++batch_;
-                } else {
-                    ++u_;
-                }
-            } else {
-                ++ctx_;
-            }
+        if (c.start_bubble) bubble_ = true;
+    }
+    if (c.last_beat) {
+        beat_ = rem_ = k0_ = 0;
+        adv_ = false;
+        ph_ = (ph_ + 1) & M24;
+        if (ctx_ != (uint32_t)d_.ctx - 1) {
+            ++ctx_;
+            return;
+        }
+        ctx_ = 0;
+        if (c.is_bubble) bubble_ = false;
+        else if (u_ == (uint32_t)(2 * p_.steps - 1)) {
+            u_ = 0;
+            ++batch_;
         } else {
-            ++beat_;
-            if (rem_ + (uint32_t)p_.lanes >= (uint32_t)d_.rows) {
-                rem_ = rem_ + (uint32_t)p_.lanes - (uint32_t)d_.rows;
-                ++k0_;
-                adv_ = true;
-            } else {
-                rem_ += (uint32_t)p_.lanes;
-                adv_ = false;
-            }
+            ++u_;
         }
+        return;
     }
-
-    // ---- fligru_ctrl: input loader ----
-    if (in.in_valid && c.in_ready) {
-        if (ld_t_ == 0) pixid_[(ld_b_ & 1) * (uint32_t)d_.slots + ld_s_] = pix_;
-        if (q_model_) {
-            const int w = p_.input_bits;
-            const uint32_t m = w >= 32 ? ~0u : (1u << w) - 1, sgn = 1u << (w - 1);
-            const int32_t x = (int32_t)(((in.in_data & m) ^ sgn) - sgn);
-            x_[(((size_t)(ld_b_ & 1) * d_.ctx + ld_c_) * E + ld_e_) * T + ld_t_] = x;
-        }
-        if (ld_t_ == (uint32_t)T - 1) {
-            ld_t_ = 0;
-            ++pix_;
-            if (in.in_last || ld_s_ == (uint32_t)d_.slots - 1) {
-                nvalid_[ld_b_ & 1] = ld_s_ + 1;
-                ++ld_b_;
-                ld_s_ = ld_e_ = ld_c_ = 0;
-            } else {
-                ++ld_s_;
-                if (ld_e_ == (uint32_t)E - 1) {
-                    ld_e_ = 0;
-                    ++ld_c_;
-                } else {
-                    ++ld_e_;
-                }
-            }
-        } else {
-            ++ld_t_;
-        }
+    ++beat_;
+    adv_ = rem_ + (uint32_t)p_.lanes >= (uint32_t)d_.rows;
+    if (adv_) {
+        rem_ = rem_ + (uint32_t)p_.lanes - (uint32_t)d_.rows;
+        ++k0_;
+    } else {
+        rem_ += (uint32_t)p_.lanes;
     }
+}
 
-    // The new P11 stage: a part b's unit 0 brings the step's new state.
+// fligru_ctrl: the input loader, on a sample the datapath takes.
+void Core::tick_loader(const In &in, const Comb &c)
+{
+    if (!(in.in_valid && c.in_ready)) return;
+    const int E = p_.engines, T = p_.steps;
+    if (ld_t_ == 0) pixid_[(ld_b_ & 1) * (uint32_t)d_.slots + ld_s_] = pix_;
+    if (q_model_)   // the sample as the datapath reads it: its input_bits, sign-extended
+        x_[(((size_t)(ld_b_ & 1) * d_.ctx + ld_c_) * E + ld_e_) * T + ld_t_] =
+            (int32_t)fl_fx_wrap((int64_t)in.in_data, p_.input_bits);
+    if (ld_t_ != (uint32_t)T - 1) {
+        ++ld_t_;
+        return;
+    }
+    ld_t_ = 0;
+    ++pix_;
+    if (in.in_last || ld_s_ == (uint32_t)d_.slots - 1) {
+        nvalid_[ld_b_ & 1] = ld_s_ + 1;
+        ++ld_b_;
+        ld_s_ = ld_e_ = ld_c_ = 0;
+        return;
+    }
+    ++ld_s_;
+    if (ld_e_ == (uint32_t)E - 1) {
+        ld_e_ = 0;
+        ++ld_c_;
+    } else {
+        ++ld_e_;
+    }
+}
+
+// One clock edge: every register of the RTL moves as fligru_top's do, each
+// block reading the combinational values c_ of the cycle that ends here.
+void Core::tick(const In &in)
+{
+    const Comb c = c_;
+    count_cycle(c);
+    tick_outq(in, c);
+    const Stage r = *c.r;   // the retiring stage before the edge
+    if (c.pp_en) {
+        tick_tags(c, r);
+        tick_retire(c, r);
+    }
+    tick_mac_pipe(c);
+    tick_sequencer(c);
+    tick_loader(in, c);
+    // The new retiring stage: a part b's unit 0 brings the step's new state.
     if (c.pp_en && q_model_) {
-        const Stage &n11 = stage(SchedRetStage);
-        if (n11.valid && n11.j == 0 && n11.d.b.act) step_values(n11.d.b);
+        const Stage &n = stage(SchedRetStage);
+        if (n.valid && n.j == 0 && n.d.b.act) step_values(n.d.b);
     }
     comb();
 }

@@ -188,7 +188,16 @@ class Core {
     };
 
     void comb();
-    void step_values(const Part &b);   // arithmetic of a part b reaching P11 (unit 0)
+    void comb_ctrl();                  // fligru_ctrl's combinational values
+    void comb_pp();                    // fligru_ppctrl's and fligru_outq's
+    void count_cycle(const Comb &c);
+    void tick_outq(const In &in, const Comb &c);
+    void tick_tags(const Comb &c, const Stage &r);
+    void tick_retire(const Comb &c, const Stage &r);
+    void tick_mac_pipe(const Comb &c);
+    void tick_sequencer(const Comb &c);
+    void tick_loader(const In &in, const Comb &c);
+    void step_values(const Part &b);   // arithmetic of a part b reaching the retire stage (unit 0)
     Rec lookup(uint32_t pixel) const;
     bool make_traj(uint32_t first, uint32_t n, const int32_t *x);
     bool batched() const { return q_model_ && arith_ != Arith::ref; }

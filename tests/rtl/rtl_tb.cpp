@@ -24,6 +24,7 @@
 #include "verilated_fst_c.h"
 
 #include <algorithm>
+#include <cstdarg>
 #include <chrono>
 #include <cinttypes>
 #include <cstdint>
@@ -254,177 +255,219 @@ struct Result {
     Mismatch mm;
 };
 
-// One simulation. With trace_from >= 0, an FST trace of cycles [trace_from,
+// One simulation: the Verilated model, its clock and trace, the stimulus and
+// the scoreboard. With trace_from >= 0, an FST trace of cycles [trace_from,
 // trace_to] is written to trace_path.
-Result simulate(const Options &o, const Vectors &v, int64_t trace_from, uint64_t trace_to,
-                const std::string &trace_path)
-{
-    auto ctx = std::make_unique<VerilatedContext>();
-    ctx->traceEverOn(trace_from >= 0);
-    auto top = std::make_unique<Top>(ctx.get());
-    std::unique_ptr<VerilatedFstC> tfp;
-    Result r;
-    std::mt19937_64 rng(o.seed);
-    std::bernoulli_distribution coin(0.3);
-    uint64_t cyc = 0;
+class Sim {
+  public:
+    Sim(const Options &o, const Vectors &v, int64_t trace_from, const std::string &trace_path)
+        : o_(o), v_(v), trace_from_(trace_from), trace_path_(trace_path), rng_(o.seed),
+          seen_h_((size_t)v.n * 2 * T * H, 0), seen_y_((size_t)v.n * T, 0), done_at_((size_t)v.n, 0),
+          outs_left_((size_t)v.n, T)
+    {
+        ctx_->traceEverOn(trace_from >= 0);
+        top_ = std::make_unique<Top>(ctx_.get());
+    }
 
-    auto tick = [&]() {
-        top->clk_i = 1;
-        top->eval();
-        if (tfp && (int64_t)cyc >= trace_from) tfp->dump(2 * cyc + 1);
-        ++cyc;
-        top->clk_i = 0;
-        top->eval();
-        if (trace_from >= 0 && !tfp && (int64_t)cyc >= trace_from) {
-            tfp = std::make_unique<VerilatedFstC>();
-            top->trace(tfp.get(), 99);
-            tfp->open(trace_path.c_str());
+    Result run(uint64_t trace_to)
+    {
+        reset();
+        if (o_.cfg_port) load_config();
+        stream(trace_to);
+        r_.cycles = cyc_;
+        if (tfp_) tfp_->close();
+        if (!r_.mm.hit && trace_from_ < 0) check_complete();
+        return r_;
+    }
+
+  private:
+    void tick()
+    {
+        top_->clk_i = 1;
+        top_->eval();
+        if (tfp_ && (int64_t)cyc_ >= trace_from_) tfp_->dump(2 * cyc_ + 1);
+        ++cyc_;
+        top_->clk_i = 0;
+        top_->eval();
+        if (trace_from_ >= 0 && !tfp_ && (int64_t)cyc_ >= trace_from_) {
+            tfp_ = std::make_unique<VerilatedFstC>();
+            top_->trace(tfp_.get(), 99);
+            tfp_->open(trace_path_.c_str());
         }
-        if (tfp && (int64_t)cyc >= trace_from) tfp->dump(2 * cyc);
-    };
+        if (tfp_ && (int64_t)cyc_ >= trace_from_) tfp_->dump(2 * cyc_);
+    }
 
-    top->clk_i = 0;
-    top->rst_ni = 0;
-    top->cfg_valid_i = 0;
-    top->in_valid_i = 0;
-    top->out_ready_i = 0;
-    top->eval();
-    for (int i = 0; i < 4; ++i) tick();
-    top->rst_ni = 1;
-    tick();
-    r.ctx = top->info_ctx_o;
+    void reset()
+    {
+        top_->clk_i = 0;
+        top_->rst_ni = 0;
+        top_->cfg_valid_i = 0;
+        top_->in_valid_i = 0;
+        top_->out_ready_i = 0;
+        top_->eval();
+        for (int i = 0; i < 4; ++i) tick();
+        top_->rst_ni = 1;
+        tick();
+        r_.ctx = top_->info_ctx_o;
+    }
 
-    if (o.cfg_port) {
-        for (const auto &m : v.mems) {
+    // Every memory through the configuration port, word by word.
+    void load_config()
+    {
+        for (const auto &m : v_.mems) {
             for (size_t i = 0; i < m.second.size(); ++i) {
-                top->cfg_valid_i = 1;
-                top->cfg_sel_i = m.first;
-                top->cfg_first_i = i == 0;
-                top->cfg_data_i = (uint32_t)m.second[i];
-                if (!top->cfg_ready_o) die("cfg_ready_o low");
+                top_->cfg_valid_i = 1;
+                top_->cfg_sel_i = m.first;
+                top_->cfg_first_i = i == 0;
+                top_->cfg_data_i = (uint32_t)m.second[i];
+                if (!top_->cfg_ready_o) die("cfg_ready_o low");
                 tick();
             }
         }
-        top->cfg_valid_i = 0;
+        top_->cfg_valid_i = 0;
         tick();
     }
 
-    const long n = v.n;
-    const long batch = (long)r.ctx * E;
+    void fail(const char *fmt, ...) __attribute__((format(printf, 2, 3)))
+    {
+        char b[320];
+        va_list ap;
+        va_start(ap, fmt);
+        std::vsnprintf(b, sizeof b, fmt, ap);
+        va_end(ap);
+        r_.mm = {true, cyc_, b};
+    }
+
+    // The debug port's new states of this cycle, each once and equal to the vectors'.
+    void check_states()
+    {
+        const long n = v_.n;
+        for (int e = 0; e < E && !r_.mm.hit; ++e) {
+            if (!((top_->dbg_valid_o >> e) & 1)) continue;
+            const long pix = (long)bits(top_->dbg_pixel_o, 32 * e, 32);
+            const int dec = top_->dbg_dec_o, t = top_->dbg_step_o, j = top_->dbg_unit_o;
+            const uint64_t act = bits(top_->dbg_h_o, W_H * e, W_H);
+            if (pix >= n || t >= T || j >= H)
+                return fail("debug port tag out of range: pixel %ld step %d unit %d", pix, t, j);
+            const size_t idx = ((size_t)pix * T + t) * H + j;
+            const uint64_t exp = (dec ? v_.dec_h : v_.enc_h)[idx] & mask(W_H);
+            uint8_t &s = seen_h_[((size_t)pix * 2 + dec) * T * H + (size_t)t * H + j];
+            if (exp != act || s)
+                return fail("MISMATCH %s state: pixel %ld step %d (%s) unit %d engine %d expected 0x%0*" PRIx64
+                            " (%" PRId64 ") actual 0x%0*" PRIx64 " (%" PRId64 ") cycle %" PRIu64 "%s",
+                            o_.name.c_str(), pix, t, dec ? "decoder" : "encoder", j, e, (W_H + 3) / 4, exp,
+                            sext(exp, W_H), (W_H + 3) / 4, act, sext(act, W_H), cyc_, s ? " (seen twice)" : "");
+            s = 1;
+            ++r_.states;
+        }
+    }
+
+    // The output beat taken this cycle: its tag once, every channel equal to the vectors'.
+    void check_output()
+    {
+        const long n = v_.n, pix = (long)top_->out_pixel_o;
+        const int t = top_->out_step_o;
+        if (pix >= n || t >= T || seen_y_[(size_t)pix * T + t])
+            return fail("MISMATCH %s output tag: pixel %ld step %d %s cycle %" PRIu64, o_.name.c_str(), pix, t,
+                        pix < n && t < T ? "seen twice" : "out of range", cyc_);
+        for (int c = 0; c < C; ++c) {
+            const uint64_t act = bits(top_->out_data_o, W_O * c, W_O);
+            const uint64_t exp = v_.y[((size_t)pix * T + t) * C + c] & mask(W_O);
+            if (act != exp) {
+                fail("MISMATCH %s output: pixel %ld step %d channel %d expected 0x%0*" PRIx64 " (%" PRId64
+                     ") actual 0x%0*" PRIx64 " (%" PRId64 ") cycle %" PRIu64,
+                     o_.name.c_str(), pix, t, c, (W_O + 3) / 4, exp, sext(exp, W_O), (W_O + 3) / 4, act,
+                     sext(act, W_O), cyc_);
+                break;
+            }
+        }
+        seen_y_[(size_t)pix * T + t] = 1;
+        ++r_.outputs;
+        if (--outs_left_[(size_t)pix] == 0) {
+            done_at_[(size_t)pix] = cyc_;
+            ++pixels_done_;
+        }
+    }
+
     // Two streams. The first (throttle_batches and a half batches' worth of
     // pixels) has random gaps on in_valid and out_ready and ends with in_last
     // on a partial batch; the bench then waits until busy_o falls (flush,
     // bubble rounds, idle) and sends the rest at full rate, where the
     // steady-state cycles per pixel are measured.
-    const long n1 = std::min(n, (long)o.throttle_batches * batch + std::max(1L, batch / 2));
-    const long throttle_words = n1 * T;
-    std::vector<uint8_t> seen_h((size_t)n * 2 * T * H, 0), seen_y((size_t)n * T, 0);
-    std::vector<uint64_t> done_at((size_t)n, 0);
-    std::vector<int> outs_left((size_t)n, T);
-    long word = 0, pixels_done = 0;
-    const uint64_t limit = 400000000ull;
-
-    while (pixels_done < n && !r.mm.hit) {
-        if (cyc > limit) die("no progress: " + std::to_string(pixels_done) + " of " + std::to_string(n) +
-                             " pixels done after " + std::to_string(cyc) + " cycles");
-        const bool throttled = word < throttle_words;
-        const bool gap = word == throttle_words && (pixels_done < n1 || top->busy_o);
-        // Outputs depend on registers only: sample them, then drive the
-        // inputs that the coming edge takes (Verilator settles input logic first).
-        const bool in_v = word < n * T && !gap && !(throttled && coin(rng));
-        const bool out_r = !(throttled && coin(rng));
-        top->in_valid_i = in_v;
-        top->in_data_i = word < n * T ? (uint32_t)v.x[(size_t)word] : 0;
-        top->in_last_i = word == n * T - 1 || word == throttle_words - 1;
-        top->out_ready_i = out_r;
-        if (in_v && top->in_ready_o) ++word;
-        if (top->dbg_beat_o) ++r.beats;
-        for (int e = 0; e < E && !r.mm.hit; ++e) {
-            if (!((top->dbg_valid_o >> e) & 1)) continue;
-            const long pix = (long)bits(top->dbg_pixel_o, 32 * e, 32);
-            const int dec = top->dbg_dec_o, t = top->dbg_step_o, j = top->dbg_unit_o;
-            const uint64_t act = bits(top->dbg_h_o, W_H * e, W_H);
-            if (pix >= n || t >= T || j >= H) {
-                char b[160];
-                std::snprintf(b, sizeof b, "debug port tag out of range: pixel %ld step %d unit %d", pix, t, j);
-                r.mm = {true, cyc, b};
-                break;
-            }
-            const size_t idx = ((size_t)pix * T + t) * H + j;
-            const uint64_t exp = (dec ? v.dec_h : v.enc_h)[idx] & mask(W_H);
-            uint8_t &s = seen_h[((size_t)pix * 2 + dec) * T * H + (size_t)t * H + j];
-            if (exp != act || s) {
-                char b[320];
-                std::snprintf(b, sizeof b,
-                              "MISMATCH %s state: pixel %ld step %d (%s) unit %d engine %d expected 0x%0*" PRIx64
-                              " (%" PRId64 ") actual 0x%0*" PRIx64 " (%" PRId64 ") cycle %" PRIu64 "%s",
-                              o.name.c_str(), pix, t, dec ? "decoder" : "encoder", j, e, (W_H + 3) / 4, exp,
-                              sext(exp, W_H), (W_H + 3) / 4, act, sext(act, W_H), cyc,
-                              s ? " (seen twice)" : "");
-                r.mm = {true, cyc, b};
-                break;
-            }
-            s = 1;
-            ++r.states;
+    void stream(uint64_t trace_to)
+    {
+        const long n = v_.n;
+        batch_ = (long)r_.ctx * E;
+        n1_ = std::min(n, (long)o_.throttle_batches * batch_ + std::max(1L, batch_ / 2));
+        const long throttle_words = n1_ * T;
+        std::bernoulli_distribution coin(0.3);
+        const uint64_t limit = 400000000ull;
+        long word = 0;
+        while (pixels_done_ < n && !r_.mm.hit) {
+            if (cyc_ > limit)
+                die("no progress: " + std::to_string(pixels_done_) + " of " + std::to_string(n) +
+                    " pixels done after " + std::to_string(cyc_) + " cycles");
+            const bool throttled = word < throttle_words;
+            const bool gap = word == throttle_words && (pixels_done_ < n1_ || top_->busy_o);
+            // Outputs depend on registers only: sample them, then drive the
+            // inputs that the coming edge takes (Verilator settles input logic first).
+            const bool in_v = word < n * T && !gap && !(throttled && coin(rng_));
+            const bool out_r = !(throttled && coin(rng_));
+            top_->in_valid_i = in_v;
+            top_->in_data_i = word < n * T ? (uint32_t)v_.x[(size_t)word] : 0;
+            top_->in_last_i = word == n * T - 1 || word == throttle_words - 1;
+            top_->out_ready_i = out_r;
+            if (in_v && top_->in_ready_o) ++word;
+            if (top_->dbg_beat_o) ++r_.beats;
+            check_states();
+            if (!r_.mm.hit && top_->out_valid_o && out_r) check_output();
+            tick();
+            if (trace_from_ >= 0 && cyc_ > trace_to) break;
         }
-        if (!r.mm.hit && top->out_valid_o && out_r) {
-            const long pix = (long)top->out_pixel_o;
-            const int t = top->out_step_o;
-            if (pix >= n || t >= T || seen_y[(size_t)pix * T + t]) {
-                char b[160];
-                std::snprintf(b, sizeof b, "MISMATCH %s output tag: pixel %ld step %d %s cycle %" PRIu64,
-                              o.name.c_str(), pix, t, pix < n && t < T ? "seen twice" : "out of range", cyc);
-                r.mm = {true, cyc, b};
-            } else {
-                for (int c = 0; c < C; ++c) {
-                    const uint64_t act = bits(top->out_data_o, W_O * c, W_O);
-                    const uint64_t exp = v.y[((size_t)pix * T + t) * C + c] & mask(W_O);
-                    if (act != exp) {
-                        char b[320];
-                        std::snprintf(b, sizeof b,
-                                      "MISMATCH %s output: pixel %ld step %d channel %d expected 0x%0*" PRIx64
-                                      " (%" PRId64 ") actual 0x%0*" PRIx64 " (%" PRId64 ") cycle %" PRIu64,
-                                      o.name.c_str(), pix, t, c, (W_O + 3) / 4, exp, sext(exp, W_O),
-                                      (W_O + 3) / 4, act, sext(act, W_O), cyc);
-                        r.mm = {true, cyc, b};
-                        break;
-                    }
-                }
-                seen_y[(size_t)pix * T + t] = 1;
-                ++r.outputs;
-                if (--outs_left[(size_t)pix] == 0) {
-                    done_at[(size_t)pix] = cyc;
-                    ++pixels_done;
-                }
-            }
-        }
-        tick();
-        if (trace_from >= 0 && cyc > trace_to) break;
     }
-    r.cycles = cyc;
-    if (tfp) tfp->close();
-    if (r.mm.hit || trace_from >= 0) return r;
 
-    // every state and output exactly once
-    for (size_t i = 0; i < seen_h.size(); ++i)
-        if (!seen_h[i]) {
-            const long pix = (long)(i / (2 * T * H));
-            r.mm = {true, cyc, "state never reported: pixel " + std::to_string(pix)};
-            return r;
+    // Every state reported; the steady state: the second stream's full batches,
+    // measured between batch completions (a batch = ctx x engines pixels
+    // finishes together).
+    void check_complete()
+    {
+        for (size_t i = 0; i < seen_h_.size(); ++i)
+            if (!seen_h_[i]) {
+                r_.mm = {true, cyc_, "state never reported: pixel " + std::to_string((long)(i / (2 * T * H)))};
+                return;
+            }
+        const long nb = (v_.n - n1_) / batch_;
+        if (nb < 3) {
+            std::printf("rtl_tb %s: too few pixels for a steady-state measurement\n", o_.name.c_str());
+            return;
         }
-    // Steady state: the second stream's full batches, measured between batch
-    // completions (a batch = ctx x engines pixels finishes together).
-    const long nb = (n - n1) / batch;
-    if (nb >= 3) {
         uint64_t t0 = 0, t1 = 0;
-        for (long p = n1; p < n1 + batch; ++p) t0 = std::max(t0, done_at[(size_t)p]);
-        for (long p = n1 + (nb - 1) * batch; p < n1 + nb * batch; ++p) t1 = std::max(t1, done_at[(size_t)p]);
-        r.steady_cycles = t1 - t0;
-        r.steady_pixels = (uint64_t)(nb - 1) * batch;
-    } else {
-        std::printf("rtl_tb %s: too few pixels for a steady-state measurement\n", o.name.c_str());
+        for (long p = n1_; p < n1_ + batch_; ++p) t0 = std::max(t0, done_at_[(size_t)p]);
+        for (long p = n1_ + (nb - 1) * batch_; p < n1_ + nb * batch_; ++p) t1 = std::max(t1, done_at_[(size_t)p]);
+        r_.steady_cycles = t1 - t0;
+        r_.steady_pixels = (uint64_t)(nb - 1) * batch_;
     }
-    return r;
+
+    const Options &o_;
+    const Vectors &v_;
+    const int64_t trace_from_;
+    const std::string trace_path_;
+    std::unique_ptr<VerilatedContext> ctx_ = std::make_unique<VerilatedContext>();
+    std::unique_ptr<Top> top_;
+    std::unique_ptr<VerilatedFstC> tfp_;
+    std::mt19937_64 rng_;
+    uint64_t cyc_ = 0;
+    Result r_;
+    std::vector<uint8_t> seen_h_, seen_y_;
+    std::vector<uint64_t> done_at_;
+    std::vector<int> outs_left_;
+    long pixels_done_ = 0, batch_ = 0, n1_ = 0;
+};
+
+Result simulate(const Options &o, const Vectors &v, int64_t trace_from, uint64_t trace_to,
+                const std::string &trace_path)
+{
+    return Sim(o, v, trace_from, trace_path).run(trace_to);
 }
 
 }  // namespace
