@@ -440,74 +440,84 @@ SC_MODULE(TimingTop)
     }
 };
 
-}  // namespace
-
-int sc_main(int argc, char **argv)
+// Latency of every pixel, first sample in -> last output out: mean, max (cycles).
+void latency(const TimingTop &top, double *mean, double *max)
 {
-    Opts o = parse(argc, argv);
-    Vectors vec;
-    if (!o.vectors.empty()) load_vectors(o, vec);
-    sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
-    TimingTop top("timing", o, o.vectors.empty() ? nullptr : &vec);
-    const auto w0 = std::chrono::steady_clock::now();
-    sc_core::sc_start();
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
+    double sum = 0;
+    *max = 0;
+    for (long i = 0; i < top.n; ++i) {
+        const double l = (double)(top.tally.done_at[(size_t)i] - top.tally.first_in[(size_t)i]);
+        sum += l;
+        *max = std::max(*max, l);
+    }
+    *mean = top.n ? sum / (double)top.n : 0;
+}
 
+// Vectors mode: every state and output was compared; the extra columns (CSV
+// header and row, JSON fields) that say so.
+void vector_columns(TimingTop &top, std::string &head, std::string &row, std::string &json)
+{
+    const flsc::Params &p = top.o.p;
+    const flsc::Stats &s = top.core.stats();
+    const long want_states = top.n * 2L * p.steps * p.hidden, want_outputs = top.n * (long)p.steps;
+    if (top.states_checked != want_states || top.outputs_checked != want_outputs)
+        top.mismatch(std::to_string(top.states_checked) + " states and " + std::to_string(top.outputs_checked) +
+                     " outputs reported, expected " + std::to_string(want_states) + " and " +
+                     std::to_string(want_outputs));
+    char b[400];
+    head = ",arith,states_checked,outputs_checked,steps_batched,steps_ref";
+    const std::string an = std::string(flsc::arith_name(p.arith)) +
+                           (top.core.arith() != p.arith ? std::string(":") + flsc::arith_name(top.core.arith()) : "");
+    std::snprintf(b, sizeof b, ",%s,%ld,%ld,%" PRIu64 ",%" PRIu64, an.c_str(), top.states_checked,
+                  top.outputs_checked, s.steps_batched, s.steps_ref);
+    row = b;
+    std::snprintf(b, sizeof b, ",\"arith\":\"%s\",\"states_checked\":%ld,\"outputs_checked\":%ld,"
+                  "\"steps_batched\":%" PRIu64 ",\"steps_ref\":%" PRIu64, an.c_str(), top.states_checked,
+                  top.outputs_checked, s.steps_batched, s.steps_ref);
+    json = b;
+}
+
+// Bench mode's report: one CSV row (or JSON object).
+void print_bench(const TimingTop &top, const Opts &o, double secs, const std::string &vhead,
+                 const std::string &vline, const std::string &vjson)
+{
     const flsc::Params &p = o.p;
     const flsc::Derived &d = top.core.derived();
     const flsc::Stats &s = top.core.stats();
-    double lat_sum = 0, lat_max = 0;
-    for (long i = 0; i < top.n; ++i) {
-        const double l = (double)(top.tally.done_at[(size_t)i] - top.tally.first_in[(size_t)i]);
-        lat_sum += l;
-        lat_max = std::max(lat_max, l);
-    }
-    const double lat_mean = top.n ? lat_sum / (double)top.n : 0;
+    double lat_mean, lat_max;
+    latency(top, &lat_mean, &lat_max);
     const double util = s.cycles ? (double)s.active_engine_beats / ((double)p.engines * (double)s.cycles) : 0;
     const double sim_ps = secs > 0 ? (double)top.n * 2.0 * p.steps / secs : 0;   // pixel-steps per second simulated
-    std::string vhead, vjson, vline;
-    if (!o.vectors.empty()) {
-        const long want_states = top.n * 2L * p.steps * p.hidden, want_outputs = top.n * (long)p.steps;
-        if (top.states_checked != want_states || top.outputs_checked != want_outputs)
-            top.mismatch(std::to_string(top.states_checked) + " states and " + std::to_string(top.outputs_checked) +
-                         " outputs reported, expected " + std::to_string(want_states) + " and " +
-                         std::to_string(want_outputs));
-        char b[400];
-        vhead = ",arith,states_checked,outputs_checked,steps_batched,steps_ref";
-        const std::string an = std::string(flsc::arith_name(p.arith)) +
-                               (top.core.arith() != p.arith ? std::string(":") + flsc::arith_name(top.core.arith()) : "");
-        std::snprintf(b, sizeof b, ",%s,%ld,%ld,%" PRIu64 ",%" PRIu64, an.c_str(),
-                      top.states_checked, top.outputs_checked, s.steps_batched, s.steps_ref);
-        vline = b;
-        std::snprintf(b, sizeof b, ",\"arith\":\"%s\",\"states_checked\":%ld,\"outputs_checked\":%ld,"
-                      "\"steps_batched\":%" PRIu64 ",\"steps_ref\":%" PRIu64, an.c_str(),
-                      top.states_checked, top.outputs_checked, s.steps_batched, s.steps_ref);
-        vjson = b;
-        fl_fx_model_free(&vec.q);
+    if (o.json) {
+        std::printf("{\"config\":\"%s\",\"hidden\":%d,\"lanes\":%d,\"engines\":%d,\"steps\":%d,\"outputs\":%d,"
+                    "\"reset\":\"%s\",\"interleave\":%d,\"beats_per_phase\":%d,\"pixels\":%ld,\"cycles\":%" PRIu64
+                    ",\"steady_cycles_per_pixel\":%.2f,\"latency_mean\":%.1f,\"latency_max\":%.0f,"
+                    "\"stall_operand\":%" PRIu64 ",\"stall_input\":%" PRIu64 ",\"stall_output\":%" PRIu64
+                    ",\"idle\":%" PRIu64 ",\"utilisation\":%.4f,\"sim_pixel_steps_per_s\":%.0f%s}\n",
+                    o.name.c_str(), p.hidden, p.lanes, p.engines, p.steps, p.outputs,
+                    p.reset_after ? "after" : "before", d.ctx, d.q, top.n, top.cyc, top.steady, lat_mean, lat_max,
+                    s.stall_operand, s.stall_input, s.stall_output, s.idle, util, sim_ps, vjson.c_str());
+        return;
     }
-    if (!o.frame) {
-        if (o.json) {
-            std::printf("{\"config\":\"%s\",\"hidden\":%d,\"lanes\":%d,\"engines\":%d,\"steps\":%d,\"outputs\":%d,"
-                        "\"reset\":\"%s\",\"interleave\":%d,\"beats_per_phase\":%d,\"pixels\":%ld,\"cycles\":%" PRIu64
-                        ",\"steady_cycles_per_pixel\":%.2f,\"latency_mean\":%.1f,\"latency_max\":%.0f,"
-                        "\"stall_operand\":%" PRIu64 ",\"stall_input\":%" PRIu64 ",\"stall_output\":%" PRIu64
-                        ",\"idle\":%" PRIu64 ",\"utilisation\":%.4f,\"sim_pixel_steps_per_s\":%.0f%s}\n",
-                        o.name.c_str(), p.hidden, p.lanes, p.engines, p.steps, p.outputs,
-                        p.reset_after ? "after" : "before", d.ctx, d.q, top.n, top.cyc, top.steady, lat_mean, lat_max,
-                        s.stall_operand, s.stall_input, s.stall_output, s.idle, util, sim_ps, vjson.c_str());
-        } else {
-            std::printf("config,hidden,lanes,engines,steps,outputs,reset,interleave,beats_per_phase,pixels,cycles,"
-                        "steady_cycles_per_pixel,latency_mean,latency_max,stall_operand,stall_input,stall_output,idle,"
-                        "utilisation,sim_pixel_steps_per_s%s\n", vhead.c_str());
-            std::printf("%s,%d,%d,%d,%d,%d,%s,%d,%d,%ld,%" PRIu64 ",%.2f,%.1f,%.0f,%" PRIu64 ",%" PRIu64 ",%" PRIu64
-                        ",%" PRIu64 ",%.4f,%.0f%s\n",
-                        o.name.c_str(), p.hidden, p.lanes, p.engines, p.steps, p.outputs,
-                        p.reset_after ? "after" : "before", d.ctx, d.q, top.n, top.cyc, top.steady, lat_mean, lat_max,
-                        s.stall_operand, s.stall_input, s.stall_output, s.idle, util, sim_ps, vline.c_str());
-        }
-        return 0;
-    }
-    // frame level
+    std::printf("config,hidden,lanes,engines,steps,outputs,reset,interleave,beats_per_phase,pixels,cycles,"
+                "steady_cycles_per_pixel,latency_mean,latency_max,stall_operand,stall_input,stall_output,idle,"
+                "utilisation,sim_pixel_steps_per_s%s\n", vhead.c_str());
+    std::printf("%s,%d,%d,%d,%d,%d,%s,%d,%d,%ld,%" PRIu64 ",%.2f,%.1f,%.0f,%" PRIu64 ",%" PRIu64 ",%" PRIu64
+                ",%" PRIu64 ",%.4f,%.0f%s\n",
+                o.name.c_str(), p.hidden, p.lanes, p.engines, p.steps, p.outputs,
+                p.reset_after ? "after" : "before", d.ctx, d.q, top.n, top.cyc, top.steady, lat_mean, lat_max,
+                s.stall_operand, s.stall_input, s.stall_output, s.idle, util, sim_ps, vline.c_str());
+}
+
+// Frame mode's report: throughput of the camera stream, and what bounds it.
+void print_frame(const TimingTop &top, const Opts &o, double secs)
+{
+    const flsc::Params &p = o.p;
+    const flsc::Derived &d = top.core.derived();
+    const flsc::Stats &s = top.core.stats();
+    double lat_mean, lat_max;
+    latency(top, &lat_mean, &lat_max);
+    const double util = s.cycles ? (double)s.active_engine_beats / ((double)p.engines * (double)s.cycles) : 0;
     const double fclk = o.clock_mhz * 1e6;
     const uint64_t t0 = top.tally.first_in.empty() ? 0 : top.tally.first_in[0] - (uint64_t)(p.steps * top.gate_period);
     uint64_t t_end = 0;
@@ -530,5 +540,26 @@ int sc_main(int argc, char **argv)
                 o.frames, top.n, top.cyc, lat_mean, lat_max, lat_mean / o.clock_mhz, pix_s,
                 pix_s / ((double)o.fw * o.fh), cpp_formula, dp_fps512, camera_fps, fps512, s.stall_input,
                 s.stall_operand, s.stall_output, top.starved, util, secs);
+}
+
+}  // namespace
+
+int sc_main(int argc, char **argv)
+{
+    Opts o = parse(argc, argv);
+    Vectors vec;
+    if (!o.vectors.empty()) load_vectors(o, vec);
+    sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
+    TimingTop top("timing", o, o.vectors.empty() ? nullptr : &vec);
+    const auto w0 = std::chrono::steady_clock::now();
+    sc_core::sc_start();
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
+    std::string vhead, vline, vjson;
+    if (!o.vectors.empty()) {
+        vector_columns(top, vhead, vline, vjson);
+        fl_fx_model_free(&vec.q);
+    }
+    if (o.frame) print_frame(top, o, secs);
+    else print_bench(top, o, secs, vhead, vline, vjson);
     return 0;
 }

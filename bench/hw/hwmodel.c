@@ -198,19 +198,15 @@ static void memory(int64_t depth, int64_t width, int min_bits, double *bram, dou
     }
 }
 
-void fl_hw_features(const fl_hw_point *p, int bram_min_bits, double f[FL_HW_NRES][FL_HW_NFEAT])
+/* LUT and FF features: lanes, ring and row buffer, the rescales' shifters,
+ * the weight banks (docs/sweep.md, "Resource model"). */
+static void features_logic(const fl_hw_point *p, double f[FL_HW_NRES][FL_HW_NFEAT])
 {
-    memset(f, 0, sizeof(double) * FL_HW_NRES * FL_HW_NFEAT);
     double E = p->engines, P = p->lanes, C = p->outputs;
-    int hm = imax(p->enc_hidden, p->dec_hidden);
-    double H = hm;
+    double H = imax(p->enc_hidden, p->dec_hidden);
     int pw = p->pow2 ? p->acc_bits : p->acc_bits + p->mult_bits + 1;  /* rescale product */
     double nr = 6 + C;                                                  /* rescales per engine */
     double shifter = nr * pw * ceil(log2((double)pw));
-    int64_t step_beats, q, bridge;
-    phases(p, &step_beats, &q, &bridge);
-    int k = p->interleave > 0 ? p->interleave : sched_ctx(q, p->reset_after);
-
     /* LUT: lanes (adders into the ring, operand windows), ring and row buffer
      * with its three H:1 read multiplexers, the variable shifters of the
      * rescales, the weight banks' read and scatter logic. */
@@ -225,7 +221,11 @@ void fl_hw_features(const fl_hw_point *p, int bram_min_bits, double f[FL_HW_NRES
     f[FL_HW_FF][2] = E * 3 * H * p->acc_bits;
     f[FL_HW_FF][3] = E * nr * pw;
     f[FL_HW_FF][4] = E * (p->state_bits + p->act_bits + p->gate_bits);  /* unit pipeline */
+}
 
+static void features_dsp(const fl_hw_point *p, double f[FL_HW_NRES][FL_HW_NFEAT])
+{
+    double E = p->engines, P = p->lanes, C = p->outputs;
     /* DSP: the lanes, then the post-processor's multipliers per engine:
      * 3 + 3 rescales (recurrent, input) and C (dense) of AccBits x (MultBits+1)
      * (none with pow2), 3 input products, r (.) h or r (.) (W_hn h + b_hn), the
@@ -245,7 +245,17 @@ void fl_hw_features(const fl_hw_point *p, int bram_min_bits, double f[FL_HW_NRES
     f[FL_HW_DSP][0] = 1;
     f[FL_HW_DSP][1] = E * P * lane;
     f[FL_HW_DSP][2] = E * pp;
+}
 
+/* Block and LUT RAM: the weight banks, per engine the context memories,
+ * samples, tables and queues, the per-row constants. */
+static void features_memory(const fl_hw_point *p, int bram_min_bits, double f[FL_HW_NRES][FL_HW_NFEAT])
+{
+    double E = p->engines;
+    int hm = imax(p->enc_hidden, p->dec_hidden);
+    int64_t step_beats, q, bridge;
+    phases(p, &step_beats, &q, &bridge);
+    int k = p->interleave > 0 ? p->interleave : sched_ctx(q, p->reset_after);
     /* Memories: P weight banks of every matrix's beats (shared by the engines);
      * per engine the states h, r (.) h (reset-before), z of K contexts and L
      * layers, the input samples of two batches, the activation tables. */
@@ -288,6 +298,14 @@ void fl_hw_features(const fl_hw_point *p, int bram_min_bits, double f[FL_HW_NRES
     f[FL_HW_LUTRAM][0] = 1;
     f[FL_HW_LUTRAM][1] = lutram;
     f[FL_HW_LUTRAM][2] = E;   /* per-engine small queues and tags */
+}
+
+void fl_hw_features(const fl_hw_point *p, int bram_min_bits, double f[FL_HW_NRES][FL_HW_NFEAT])
+{
+    memset(f, 0, sizeof(double) * FL_HW_NRES * FL_HW_NFEAT);
+    features_logic(p, f);
+    features_dsp(p, f);
+    features_memory(p, bram_min_bits, f);
 }
 
 static const char *const res_key[FL_HW_NRES] = {"lut", "ff", "dsp", "bram18", "lutram"};

@@ -327,6 +327,90 @@ static fl_status write_json(const char *path, cJSON *o)
     return st;
 }
 
+/* What evaluating one point produced (a failed point keeps what it got). */
+typedef struct {
+    char         teacher[FL_SWEEP_PATH_MAX + 64];
+    double       train_s, teacher_s;
+    acc_result   test, mono;
+    sweep_hw     hw;
+    fl_s2s       m;
+    int          have_model, have_q;
+    fl_fx_model  q;
+    fl_fx_report rep;
+} point_eval;
+
+/* Data, teacher (KD), model, quantised model and the scores on the test sets. */
+static fl_status evaluate(const fl_sweep *s, const fl_sweep_opts *o, const fl_sweep_point *p, point_eval *e)
+{
+    char data[FL_SWEEP_PATH_MAX + 64], model[FL_SWEEP_PATH_MAX + 64];
+    fl_synth_params sp;
+    fl_status st = sweep_synth_params(s, p, 0, &sp);
+    if (!st) st = ensure_data(o, &sp, data, sizeof data);
+    if (!st && fl_sweep_int(p, FL_AX_KD)) {
+        if (p->teacher_id[0]) st = ensure_model(s, o, p, 1, data, NULL, e->teacher, sizeof e->teacher, &e->teacher_s);
+        else snprintf(e->teacher, sizeof e->teacher, "%s", s->teacher_model);
+    }
+    if (!st) st = ensure_model(s, o, p, 0, data, e->teacher, model, sizeof model, &e->train_s);
+    if (!st && !(st = fl_model_load(model, &e->m, NULL))) e->have_model = 1;
+    if (!st && p->v[FL_AX_WEIGHT_BITS] > 0) {
+        fl_fx_format f;
+        if (!(st = sweep_fx_format(s, p, &f)) && !(st = fl_fx_quantize(&e->m, &f, &e->q, &e->rep))) e->have_q = 1;
+    }
+    if (!st) st = score_set(s, p, 1, &e->m, e->have_q ? &e->q : NULL, &e->test);
+    if (!st && s->mono_cfg[0]) st = score_set(s, p, 2, &e->m, e->have_q ? &e->q : NULL, &e->mono);
+    return st;
+}
+
+/* The point's JSON: ids, its row's columns, format, metrics. */
+static cJSON *point_json(const fl_sweep *s, const fl_sweep_point *p, size_t k, const point_eval *e)
+{
+    char cols[2048];
+    result_columns(&e->test, &e->mono, &e->hw, cols, sizeof cols);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "id", p->id);
+    cJSON_AddStringToObject(j, "model_id", p->model_id);
+    if (p->teacher_id[0]) cJSON_AddStringToObject(j, "teacher_id", p->teacher_id);
+    else if (e->teacher[0]) cJSON_AddStringToObject(j, "teacher", e->teacher);
+    cJSON_AddStringToObject(j, "run", s->name);
+    const char *tok = getenv("FLIGRU_SWEEP_TOKEN");
+    cJSON_AddStringToObject(j, "invocation", tok ? tok : "");
+    char prefix[1024];
+    sweep_row_prefix(s, p, k, prefix, sizeof prefix);
+    cJSON_AddStringToObject(j, "axes", prefix);
+    cJSON_AddStringToObject(j, "columns", cols);
+    if (e->have_q) {
+        char fs[512];
+        fl_fx_format_str(&e->q.fmt, fs, sizeof fs);
+        cJSON_AddStringToObject(j, "format", fs);
+        cJSON_AddNumberToObject(j, "acc_bits_needed", e->rep.acc_bits_needed);
+        cJSON_AddNumberToObject(j, "acc_overflow_rows", e->rep.overflow_rows);
+    }
+    if (e->have_model) cJSON_AddNumberToObject(j, "parameters", (double)e->m.n_params);
+    add_metrics(j, "test", &e->test);
+    add_metrics(j, "af700", &e->mono);
+    cJSON_AddNumberToObject(j, "train_seconds", e->train_s + e->teacher_s);
+    return j;
+}
+
+/* points/<id>.json when the point succeeded (its .failed.json removed), else
+ * points/<id>.failed.json, keeping st's message. */
+static fl_status write_result(const char *out, const char *failed, cJSON *j, fl_status st)
+{
+    if (st) {
+        cJSON_AddStringToObject(j, "status", "failed");
+        cJSON_AddStringToObject(j, "error", fl_error());
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", fl_error());
+        fl_status wst = write_json(failed, j);
+        (void)wst;
+        return fl_fail(st, "%s", msg);
+    }
+    cJSON_AddStringToObject(j, "status", "ok");
+    st = write_json(out, j);
+    if (!st) unlink(failed);
+    return st;
+}
+
 fl_status fl_sweep_run_point(const fl_sweep *s, const fl_sweep_opts *o, const char *run_dir, size_t k)
 {
     if (k >= s->n_points) return fl_fail(FL_E_INPUT, "--point %zu: the grid has %zu points", k, s->n_points);
@@ -340,80 +424,20 @@ fl_status fl_sweep_run_point(const fl_sweep *s, const fl_sweep_opts *o, const ch
     if (st) return st;
     if (o->threads > 0) fl_set_threads(o->threads);
 
-    char data[FL_SWEEP_PATH_MAX + 64], teacher[FL_SWEEP_PATH_MAX + 64] = "", model[FL_SWEEP_PATH_MAX + 64];
-    double train_s = 0, tsec = 0;
-    fl_synth_params sp;
-    acc_result test = {0}, mono = {0};
-    sweep_hw hw;
-    fl_s2s m;
-    int have_model = 0;
-    fl_fx_model q;
-    int have_q = 0;
-    fl_fx_report rep;
-    memset(&rep, 0, sizeof rep);
-
+    point_eval e;
+    memset(&e, 0, sizeof e);
     /* the hardware columns come first: they also go into a failed point's row */
-    fl_status hst = sweep_hw_eval(s, p, &hw);
+    fl_status hst = sweep_hw_eval(s, p, &e.hw);
     if (hst) {
         fprintf(stderr, "sweep: point %zu: hardware model: %s\n", k, fl_error());
-        memset(&hw, 0, sizeof hw);
+        memset(&e.hw, 0, sizeof e.hw);
     }
-    st = sweep_synth_params(s, p, 0, &sp);
-    if (!st) st = ensure_data(o, &sp, data, sizeof data);
-    if (!st && fl_sweep_int(p, FL_AX_KD)) {
-        if (p->teacher_id[0]) st = ensure_model(s, o, p, 1, data, NULL, teacher, sizeof teacher, &tsec);
-        else snprintf(teacher, sizeof teacher, "%s", s->teacher_model);
-    }
-    if (!st) st = ensure_model(s, o, p, 0, data, teacher, model, sizeof model, &train_s);
-    if (!st && !(st = fl_model_load(model, &m, NULL))) have_model = 1;
-    if (!st && p->v[FL_AX_WEIGHT_BITS] > 0) {
-        fl_fx_format f;
-        if (!(st = sweep_fx_format(s, p, &f)) && !(st = fl_fx_quantize(&m, &f, &q, &rep))) have_q = 1;
-    }
-    if (!st) st = score_set(s, p, 1, &m, have_q ? &q : NULL, &test);
-    if (!st && s->mono_cfg[0]) st = score_set(s, p, 2, &m, have_q ? &q : NULL, &mono);
+    st = evaluate(s, o, p, &e);
     if (!st && hst) st = hst;
-
-    char cols[2048];
-    result_columns(&test, &mono, &hw, cols, sizeof cols);
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "id", p->id);
-    cJSON_AddStringToObject(j, "model_id", p->model_id);
-    if (p->teacher_id[0]) cJSON_AddStringToObject(j, "teacher_id", p->teacher_id);
-    else if (teacher[0]) cJSON_AddStringToObject(j, "teacher", teacher);
-    cJSON_AddStringToObject(j, "run", s->name);
-    const char *tok = getenv("FLIGRU_SWEEP_TOKEN");
-    cJSON_AddStringToObject(j, "invocation", tok ? tok : "");
-    char prefix[1024];
-    sweep_row_prefix(s, p, k, prefix, sizeof prefix);
-    cJSON_AddStringToObject(j, "axes", prefix);
-    cJSON_AddStringToObject(j, "columns", cols);
-    if (have_q) {
-        char fs[512];
-        fl_fx_format_str(&q.fmt, fs, sizeof fs);
-        cJSON_AddStringToObject(j, "format", fs);
-        cJSON_AddNumberToObject(j, "acc_bits_needed", rep.acc_bits_needed);
-        cJSON_AddNumberToObject(j, "acc_overflow_rows", rep.overflow_rows);
-    }
-    if (have_model) cJSON_AddNumberToObject(j, "parameters", (double)m.n_params);
-    add_metrics(j, "test", &test);
-    add_metrics(j, "af700", &mono);
-    cJSON_AddNumberToObject(j, "train_seconds", train_s + tsec);
-    if (st) {
-        cJSON_AddStringToObject(j, "status", "failed");
-        cJSON_AddStringToObject(j, "error", fl_error());
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", fl_error());
-        fl_status wst = write_json(failed, j);
-        (void)wst;
-        fl_fail(st, "%s", msg);
-    } else {
-        cJSON_AddStringToObject(j, "status", "ok");
-        st = write_json(out, j);
-        if (!st) unlink(failed);
-    }
+    cJSON *j = point_json(s, p, k, &e);
+    st = write_result(out, failed, j, st);
     cJSON_Delete(j);
-    if (have_q) fl_fx_model_free(&q);
-    if (have_model) fl_s2s_free(&m);
+    if (e.have_q) fl_fx_model_free(&e.q);
+    if (e.have_model) fl_s2s_free(&e.m);
     return st;
 }

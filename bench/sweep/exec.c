@@ -306,99 +306,134 @@ static int blocked(const fl_sweep *s, const fl_sweep_opts *o, const child *run, 
     return 0;
 }
 
-fl_status fl_sweep_run_local(const fl_sweep *s, const fl_sweep_opts *o, const char *run_dir, const char *self,
-                             size_t *failed)
+/* The local executor's state: points not started, children running, counts. */
+typedef struct {
+    const fl_sweep      *s;
+    const fl_sweep_opts *o;
+    const char          *run_dir, *self;
+    fl_progress          mode;
+    int                  jobs, nrun;
+    size_t              *pending, np, done, start_done, failed;
+    child               *run;
+    double               t0, last;
+} local_run;
+
+static void result_path(const local_run *L, size_t k, char *buf, size_t n)
 {
-    const int jobs = o->jobs > 0 ? o->jobs : 1;
-    fl_progress mode = o->progress != FL_PROGRESS_AUTO ? o->progress : isatty(2) ? FL_PROGRESS_BAR : FL_PROGRESS_LINES;
-    size_t *pending = malloc(s->n_points * sizeof *pending), np = 0, done = 0, start_done;
-    child *run = calloc((size_t)jobs, sizeof *run);
-    if (!pending || !run) {
-        free(pending);
-        free(run);
-        return fl_fail(FL_E_NOMEM, "out of memory");
-    }
-    for (size_t k = 0; k < s->n_points; ++k) {
-        char path[FL_SWEEP_PATH_MAX + 64];
-        snprintf(path, sizeof path, "%s/points/%s.json", run_dir, s->points[k].id);
-        if (sweep_exists(path)) ++done;
-        else pending[np++] = k;
-    }
-    start_done = done;
-    *failed = 0;
-    int nrun = 0;
-    const double t0 = sweep_now_s();
-    double last = 0;
-    progress(mode, s->n_points, done, 0, 0, NAN, np == 0);
-    while (np > 0 || nrun > 0) {
-        /* start what may start, in grid order */
-        for (size_t i = 0; i < np && nrun < jobs;) {
-            const size_t k = pending[i];
-            if (blocked(s, o, run, nrun, &s->points[k])) {
-                ++i;
-                continue;
-            }
-            /* alone and blocking every other pending point (a shared model being
-             * trained): give it every job's threads; results do not depend on it */
-            int threads = o->threads > 0 ? o->threads : 1;
-            if (nrun == 0) {
-                run[0] = (child){-1, k};
-                int other = 0;
-                for (size_t j = 0; j < np && !other; ++j)
-                    other = j != i && !blocked(s, o, run, 1, &s->points[pending[j]]);
-                if (!other) threads *= jobs;
-            }
-            pid_t pid = spawn(s, o, run_dir, self, k, threads);
-            if (pid < 0) {
-                free(pending);
-                free(run);
-                return fl_fail(FL_E_IO, "fork: %s", strerror(errno));
-            }
-            run[nrun++] = (child){pid, k};
-            memmove(pending + i, pending + i + 1, (np - i - 1) * sizeof *pending);
-            --np;
+    snprintf(buf, n, "%s/points/%s.json", L->run_dir, L->s->points[k].id);
+}
+
+/* Estimated seconds left, from the points this invocation finished. */
+static double eta(const local_run *L)
+{
+    const size_t fin = L->done - L->start_done + L->failed;
+    const double el = sweep_now_s() - L->t0;
+    return fin ? el / (double)fin * (double)(L->np + (size_t)L->nrun) : NAN;
+}
+
+/* Starts what may start, in grid order. A point alone and blocking every other
+ * pending one (a shared model being trained) gets every job's threads; results
+ * do not depend on it. */
+static fl_status start_ready(local_run *L)
+{
+    for (size_t i = 0; i < L->np && L->nrun < L->jobs;) {
+        const size_t k = L->pending[i];
+        if (blocked(L->s, L->o, L->run, L->nrun, &L->s->points[k])) {
+            ++i;
+            continue;
         }
+        int threads = L->o->threads > 0 ? L->o->threads : 1;
+        if (L->nrun == 0) {
+            L->run[0] = (child){-1, k};
+            int other = 0;
+            for (size_t j = 0; j < L->np && !other; ++j)
+                other = j != i && !blocked(L->s, L->o, L->run, 1, &L->s->points[L->pending[j]]);
+            if (!other) threads *= L->jobs;
+        }
+        pid_t pid = spawn(L->s, L->o, L->run_dir, L->self, k, threads);
+        if (pid < 0) return fl_fail(FL_E_IO, "fork: %s", strerror(errno));
+        L->run[L->nrun++] = (child){pid, k};
+        memmove(L->pending + i, L->pending + i + 1, (L->np - i - 1) * sizeof *L->pending);
+        --L->np;
+    }
+    return FL_OK;
+}
+
+/* A child ended: done when it exited 0 and wrote its result, else failed (its log named). */
+static void reap(local_run *L, pid_t pid, int status)
+{
+    for (int i = 0; i < L->nrun; ++i) {
+        if (L->run[i].pid != pid) continue;
+        char path[FL_SWEEP_PATH_MAX + 64];
+        result_path(L, L->run[i].k, path, sizeof path);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && sweep_exists(path)) ++L->done;
+        else {
+            ++L->failed;
+            if (L->mode != FL_PROGRESS_QUIET) {
+                char lp[FL_SWEEP_PATH_MAX + 64];
+                log_path(L->s, L->o, L->run[i].k, lp, sizeof lp);
+                fprintf(stderr, "%ssweep: point %zu failed (log: %s)\n", L->mode == FL_PROGRESS_BAR ? "\n" : "",
+                        L->run[i].k, lp);
+            }
+        }
+        L->run[i] = L->run[--L->nrun];
+        return;
+    }
+}
+
+/* The points without a result file, in grid order. */
+static fl_status list_pending(local_run *L)
+{
+    L->pending = malloc(L->s->n_points * sizeof *L->pending);
+    L->run = calloc((size_t)L->jobs, sizeof *L->run);
+    if (!L->pending || !L->run) return fl_fail(FL_E_NOMEM, "out of memory");
+    for (size_t k = 0; k < L->s->n_points; ++k) {
+        char path[FL_SWEEP_PATH_MAX + 64];
+        result_path(L, k, path, sizeof path);
+        if (sweep_exists(path)) ++L->done;
+        else L->pending[L->np++] = k;
+    }
+    L->start_done = L->done;
+    return FL_OK;
+}
+
+static fl_status run_children(local_run *L)
+{
+    fl_status st;
+    progress(L->mode, L->s->n_points, L->done, 0, 0, NAN, L->np == 0);
+    while (L->np > 0 || L->nrun > 0) {
+        if ((st = start_ready(L))) return st;
         int status;
         pid_t pid = waitpid(-1, &status, WNOHANG);
         if (pid > 0) {
-            for (int i = 0; i < nrun; ++i)
-                if (run[i].pid == pid) {
-                    char path[FL_SWEEP_PATH_MAX + 64];
-                    snprintf(path, sizeof path, "%s/points/%s.json", run_dir, s->points[run[i].k].id);
-                    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && sweep_exists(path)) ++done;
-                    else {
-                        ++*failed;
-                        if (mode != 3)
-                        {
-                            char lp[FL_SWEEP_PATH_MAX + 64];
-                            log_path(s, o, run[i].k, lp, sizeof lp);
-                            fprintf(stderr, "%ssweep: point %zu failed (log: %s)\n", mode == 2 ? "\n" : "", run[i].k, lp);
-                        }
-                    }
-                    run[i] = run[--nrun];
-                    break;
-                }
-            const size_t fin = done - start_done + *failed;
-            const double el = sweep_now_s() - t0;
-            const double eta = fin ? el / (double)fin * (double)(np + (size_t)nrun) : NAN;
-            progress(mode, s->n_points, done, *failed, (size_t)nrun, eta, np == 0 && nrun == 0);
-            last = sweep_now_s();
+            reap(L, pid, status);
+            progress(L->mode, L->s->n_points, L->done, L->failed, (size_t)L->nrun, eta(L), L->np == 0 && L->nrun == 0);
+            L->last = sweep_now_s();
             continue;
         }
         if (pid < 0 && errno != EINTR && errno != ECHILD) break;
-        if (mode == 2 && sweep_now_s() - last > 1.0) {
-            const size_t fin = done - start_done + *failed;
-            const double el = sweep_now_s() - t0;
-            progress(mode, s->n_points, done, *failed, (size_t)nrun,
-                     fin ? el / (double)fin * (double)(np + (size_t)nrun) : NAN, 0);
-            last = sweep_now_s();
+        if (L->mode == FL_PROGRESS_BAR && sweep_now_s() - L->last > 1.0) {
+            progress(L->mode, L->s->n_points, L->done, L->failed, (size_t)L->nrun, eta(L), 0);
+            L->last = sweep_now_s();
         }
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    free(pending);
-    free(run);
     return FL_OK;
+}
+
+fl_status fl_sweep_run_local(const fl_sweep *s, const fl_sweep_opts *o, const char *run_dir, const char *self,
+                             size_t *failed)
+{
+    local_run L = {.s = s, .o = o, .run_dir = run_dir, .self = self, .jobs = o->jobs > 0 ? o->jobs : 1,
+                   .t0 = sweep_now_s()};
+    L.mode = o->progress != FL_PROGRESS_AUTO ? o->progress : isatty(2) ? FL_PROGRESS_BAR : FL_PROGRESS_LINES;
+    fl_status st = list_pending(&L);
+    if (!st) st = run_children(&L);
+    *failed = L.failed;
+    free(L.pending);
+    free(L.run);
+    return st;
 }
 
 /* ---- Slurm --------------------------------------------------------------------------- */

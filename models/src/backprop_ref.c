@@ -196,36 +196,27 @@ static void step_bwd(const ctx *k, const rec *R, int t, const double *x, const d
     }
 }
 
-fl_status fl_s2s_backward_ref(const fl_s2s *m, const float *x, int T,
-                              const fl_s2s_fakequant *fq, const float *dy, double *y,
-                              double *grad)
-{
-    if (!m || !m->params) return fl_fail(FL_E_INPUT, "backward_ref: model not initialised");
-    if (T < 1) return fl_fail(FL_E_INPUT, "backward_ref: T = %d must be >= 1", T);
-    const fl_s2s_config *c = &m->cfg;
-    ctx k = {.c = c, .orr = c->order == FL_GATES_RZN ? 0 : c->enc_hidden,
-             .oz = c->order == FL_GATES_RZN ? c->enc_hidden : 0};
-    fl_status st;
-    if ((st = qd_make(&k.qa, fq ? fq->act_bits : 0, fq ? fq->act_frac : 0, "act")) ||
-        (st = qd_make(&k.qs, fq ? fq->state_bits : 0, fq ? fq->state_frac : 0, "state")))
-        return st;
-    const int L = c->layers, E = c->enc_hidden, D = c->dec_hidden, C = c->outputs;
-    const int In = c->input, Hm = E > D ? E : D;
-    const size_t Tz = (size_t)T;
+/* The reference pass's records and scratch, in one block. */
+typedef struct {
+    const fl_s2s *m;
+    int    T, L, E, D, C, In, Hm;
+    ctx    k, ke, kd;                              /* quantisers; gate offsets per side */
+    rec    er[FL_S2S_MAX_LAYERS], dr[FL_S2S_MAX_LAYERS];
+    double *mem, *braw, *xd, *dtop, *carry, *nextc, *din, *dxb, *tmp;
+} ref_pass;
 
-    /* One block: records of every layer, bridge values, input, scratch. */
+static fl_status pass_alloc(ref_pass *w)
+{
+    const size_t Tz = (size_t)w->T, E = (size_t)w->E, D = (size_t)w->D, L = (size_t)w->L, Hm = (size_t)w->Hm;
     size_t per_e = (Tz + 1) * E + 5 * Tz * E, per_d = (Tz + 1) * D + 5 * Tz * D;
-    size_t total = (size_t)L * (per_e + per_d) + (size_t)L * D + Tz * In + Tz * D +
-                   (size_t)L * 2 * Hm + 7 * (size_t)Hm;
-    double *mem = calloc(total, sizeof *mem);
-    if (!mem) return fl_fail(FL_E_NOMEM, "backward_ref: out of memory");
-    double *q = mem;
-    rec er[FL_S2S_MAX_LAYERS], dr[FL_S2S_MAX_LAYERS];
+    size_t total = L * (per_e + per_d) + L * D + Tz * (size_t)w->In + Tz * D + L * 2 * Hm + 7 * Hm;
+    double *q = w->mem = calloc(total, sizeof *w->mem);
+    if (!q) return fl_fail(FL_E_NOMEM, "backward_ref: out of memory");
     for (int pass = 0; pass < 2; ++pass)
-        for (int l = 0; l < L; ++l) {
-            rec *R = pass ? &dr[l] : &er[l];
-            size_t H = (size_t)(pass ? D : E);
-            R->g = pass ? &m->dec[l] : &m->enc[l];
+        for (int l = 0; l < w->L; ++l) {
+            rec *R = pass ? &w->dr[l] : &w->er[l];
+            size_t H = pass ? D : E;
+            R->g = pass ? &w->m->dec[l] : &w->m->enc[l];
             R->h = q, q += (Tz + 1) * H;
             R->r = q, q += Tz * H;
             R->z = q, q += Tz * H;
@@ -233,79 +224,102 @@ fl_status fl_s2s_backward_ref(const fl_s2s *m, const float *x, int T,
             R->hraw = q, q += Tz * H;
             R->hn = q, q += Tz * H;
         }
-    double *braw = q;          q += (size_t)L * D;
-    double *xd = q;            q += Tz * In;
-    double *dtop = q;          q += Tz * D;
-    double *carry = q;         q += (size_t)L * Hm;
-    double *nextc = q;         q += (size_t)L * Hm;
-    double *din = q, *dxb = q + Hm, *tmp = q + 2 * Hm;
+    w->braw = q;  q += L * D;
+    w->xd = q;    q += Tz * (size_t)w->In;
+    w->dtop = q;  q += Tz * D;
+    w->carry = q; q += L * Hm;
+    w->nextc = q; q += L * Hm;
+    w->din = q, w->dxb = q + Hm, w->tmp = q + 2 * Hm;
+    return FL_OK;
+}
 
-    for (size_t i = 0; i < Tz * In; ++i) xd[i] = x[i];
-    /* The gate offsets depend on H: the encoder's and decoder's differ when E != D. */
-    ctx ke = k, kd = k;
-    kd.orr = c->order == FL_GATES_RZN ? 0 : D;
-    kd.oz = c->order == FL_GATES_RZN ? D : 0;
-
+/* Encoder, bridge (tanh when E != D) and decoder, recording every step. */
+static void pass_forward(ref_pass *w, const float *x)
+{
+    const fl_s2s *m = w->m;
+    const int T = w->T, L = w->L, E = w->E, D = w->D;
+    const size_t Tz = (size_t)T;
+    for (size_t i = 0; i < Tz * w->In; ++i) w->xd[i] = x[i];
     for (int t = 0; t < T; ++t)
         for (int l = 0; l < L; ++l)
-            step_fwd(&ke, &er[l], t, l ? er[l - 1].h + (size_t)(t + 1) * E : xd + (size_t)t * In);
+            step_fwd(&w->ke, &w->er[l], t, l ? w->er[l - 1].h + (size_t)(t + 1) * E : w->xd + (size_t)t * w->In);
     for (int l = 0; l < L; ++l)
         for (int j = 0; j < D; ++j) {
-            const double *he = er[l].h + Tz * E;
+            const double *he = w->er[l].h + Tz * E;
             if (E == D) {
-                dr[l].h[j] = he[j];
+                w->dr[l].h[j] = he[j];
                 continue;
             }
             double a = m->bridge_b[l][j];
             for (int i = 0; i < E; ++i) a += (double)m->bridge_w[l][(size_t)j * E + i] * he[i];
-            braw[(size_t)l * D + j] = tanh(a);
-            dr[l].h[j] = qv(&k.qs, tanh(a));
+            w->braw[(size_t)l * D + j] = tanh(a);
+            w->dr[l].h[j] = qv(&w->k.qs, tanh(a));
         }
     for (int t = 0; t < T; ++t)
         for (int l = 0; l < L; ++l)
-            step_fwd(&kd, &dr[l], t, l ? dr[l - 1].h + (size_t)(t + 1) * D : NULL);
+            step_fwd(&w->kd, &w->dr[l], t, l ? w->dr[l - 1].h + (size_t)(t + 1) * D : NULL);
+}
 
-    /* Dense head. */
+/* The dense head: outputs y (optional), its gradients, dL/d(top state) in dtop. */
+static void pass_dense(ref_pass *w, const float *dy, double *y, double *grad)
+{
+    const fl_s2s *m = w->m;
+    const int D = w->D, C = w->C;
     double *gdw = grad + (m->dense_w - m->params), *gdb = grad + (m->dense_b - m->params);
-    for (size_t t = 0; t < Tz; ++t) {
-        const double *top = dr[L - 1].h + (t + 1) * D;
+    for (size_t t = 0; t < (size_t)w->T; ++t) {
+        const double *top = w->dr[w->L - 1].h + (t + 1) * D;
         for (int o = 0; o < C; ++o) {
             double a = m->dense_b[o], g = dy[t * C + o];
             for (int j = 0; j < D; ++j) {
                 a += (double)m->dense_w[(size_t)o * D + j] * top[j];
                 gdw[(size_t)o * D + j] += g * top[j];
-                dtop[t * D + j] += g * m->dense_w[(size_t)o * D + j];
+                w->dtop[t * D + j] += g * m->dense_w[(size_t)o * D + j];
             }
             gdb[o] += g;
             if (y) y[t * C + o] = a;
         }
     }
+}
 
-    /* Decoder: time backwards; within a step, the top layer first (its input
-     * gradient is the output gradient of the layer below at the same step). */
-    for (int t = T - 1; t >= 0; --t) {
-        memcpy(din, dtop + (size_t)t * D, (size_t)D * sizeof *din);
-        for (int l = L - 1; l >= 0; --l) {
-            double *cl = carry + (size_t)l * Hm, *nl = nextc + (size_t)l * Hm;
-            for (int j = 0; j < D; ++j) din[j] += cl[j];
-            memset(nl, 0, (size_t)D * sizeof *nl);
-            memset(dxb, 0, (size_t)D * sizeof *dxb);
-            step_bwd(&kd, &dr[l], t, l ? dr[l - 1].h + (size_t)(t + 1) * D : NULL, din, nl,
-                     l ? dxb : NULL, m, grad, tmp);
-            memcpy(cl, nl, (size_t)D * sizeof *cl);
-            memcpy(din, dxb, (size_t)D * sizeof *din);
+/* One side's steps backwards in time; within a step, the top layer first (its
+ * input gradient is the output gradient of the layer below at the same step).
+ * dec: the decoder (fed dtop, no input); else the encoder (fed zero, input x).
+ * carry[l] ends as dL/d(initial state of layer l). */
+static void pass_backward(ref_pass *w, int dec, double *grad)
+{
+    const int H = dec ? w->D : w->E, Hm = w->Hm;
+    const ctx *k = dec ? &w->kd : &w->ke;
+    rec *R = dec ? w->dr : w->er;
+    for (int t = w->T - 1; t >= 0; --t) {
+        if (dec) memcpy(w->din, w->dtop + (size_t)t * H, (size_t)H * sizeof *w->din);
+        else memset(w->din, 0, (size_t)H * sizeof *w->din);
+        for (int l = w->L - 1; l >= 0; --l) {
+            double *cl = w->carry + (size_t)l * Hm, *nl = w->nextc + (size_t)l * Hm;
+            for (int j = 0; j < H; ++j) w->din[j] += cl[j];
+            memset(nl, 0, (size_t)H * sizeof *nl);
+            memset(w->dxb, 0, (size_t)H * sizeof *w->dxb);
+            const double *in = l ? R[l - 1].h + (size_t)(t + 1) * H : dec ? NULL : w->xd + (size_t)t * w->In;
+            step_bwd(k, &R[l], t, in, w->din, nl, l ? w->dxb : NULL, w->m, grad, w->tmp);
+            memcpy(cl, nl, (size_t)H * sizeof *cl);
+            memcpy(w->din, w->dxb, (size_t)H * sizeof *w->din);
         }
     }
-    /* carry[l] = dL/d(decoder h_0 of layer l); through the bridge to the encoder. */
-    for (int l = 0; l < L; ++l) {
-        double *cl = carry + (size_t)l * Hm;
-        if (E == D) continue;
-        const double *he = er[l].h + Tz * E;
+}
+
+/* carry[l] = dL/d(decoder h_0 of layer l), through the bridge to the encoder. */
+static void pass_bridge(ref_pass *w, double *grad)
+{
+    const fl_s2s *m = w->m;
+    const int E = w->E, D = w->D;
+    if (E == D) return;
+    for (int l = 0; l < w->L; ++l) {
+        double *cl = w->carry + (size_t)l * w->Hm;
+        const double *he = w->er[l].h + (size_t)w->T * E;
         double *gbw = grad + (m->bridge_w[l] - m->params), *gbb = grad + (m->bridge_b[l] - m->params);
-        double *de = tmp;
+        double *de = w->tmp;
         memset(de, 0, (size_t)E * sizeof *de);
         for (int j = 0; j < D; ++j) {
-            double s = braw[(size_t)l * D + j], da = cl[j] * qpass(&k.qs, s) * (1.0 - s * s);
+            double s = w->braw[(size_t)l * D + j], da = cl[j] * qpass(&w->k.qs, s) * (1.0 - s * s);
             gbb[j] += da;
             for (int i = 0; i < E; ++i) {
                 gbw[(size_t)j * E + i] += da * he[i];
@@ -314,20 +328,33 @@ fl_status fl_s2s_backward_ref(const fl_s2s *m, const float *x, int T,
         }
         memcpy(cl, de, (size_t)E * sizeof *cl);
     }
-    /* Encoder: the final states carry the decoder's gradient in. */
-    for (int t = T - 1; t >= 0; --t) {
-        memset(din, 0, (size_t)E * sizeof *din);
-        for (int l = L - 1; l >= 0; --l) {
-            double *cl = carry + (size_t)l * Hm, *nl = nextc + (size_t)l * Hm;
-            for (int j = 0; j < E; ++j) din[j] += cl[j];
-            memset(nl, 0, (size_t)E * sizeof *nl);
-            memset(dxb, 0, (size_t)E * sizeof *dxb);
-            step_bwd(&ke, &er[l], t, l ? er[l - 1].h + (size_t)(t + 1) * E : xd + (size_t)t * In,
-                     din, nl, l ? dxb : NULL, m, grad, tmp);
-            memcpy(cl, nl, (size_t)E * sizeof *cl);
-            memcpy(din, dxb, (size_t)E * sizeof *din);
-        }
-    }
-    free(mem);
+}
+
+fl_status fl_s2s_backward_ref(const fl_s2s *m, const float *x, int T,
+                              const fl_s2s_fakequant *fq, const float *dy, double *y,
+                              double *grad)
+{
+    if (!m || !m->params) return fl_fail(FL_E_INPUT, "backward_ref: model not initialised");
+    if (T < 1) return fl_fail(FL_E_INPUT, "backward_ref: T = %d must be >= 1", T);
+    const fl_s2s_config *c = &m->cfg;
+    ref_pass w = {.m = m, .T = T, .L = c->layers, .E = c->enc_hidden, .D = c->dec_hidden, .C = c->outputs,
+                  .In = c->input, .Hm = c->enc_hidden > c->dec_hidden ? c->enc_hidden : c->dec_hidden};
+    w.k = (ctx){.c = c, .orr = c->order == FL_GATES_RZN ? 0 : c->enc_hidden,
+                .oz = c->order == FL_GATES_RZN ? c->enc_hidden : 0};
+    fl_status st;
+    if ((st = qd_make(&w.k.qa, fq ? fq->act_bits : 0, fq ? fq->act_frac : 0, "act")) ||
+        (st = qd_make(&w.k.qs, fq ? fq->state_bits : 0, fq ? fq->state_frac : 0, "state")))
+        return st;
+    /* The gate offsets depend on H: the encoder's and decoder's differ when E != D. */
+    w.ke = w.kd = w.k;
+    w.kd.orr = c->order == FL_GATES_RZN ? 0 : w.D;
+    w.kd.oz = c->order == FL_GATES_RZN ? w.D : 0;
+    if ((st = pass_alloc(&w))) return st;
+    pass_forward(&w, x);
+    pass_dense(&w, dy, y, grad);
+    pass_backward(&w, 1, grad);
+    pass_bridge(&w, grad);
+    pass_backward(&w, 0, grad);
+    free(w.mem);
     return FL_OK;
 }
