@@ -440,9 +440,12 @@ SC_MODULE(TimingTop)
     }
 };
 
-// Latency of every pixel, first sample in -> last output out: mean, max (cycles).
-void latency(const TimingTop &top, double *mean, double *max)
+// Latency of every pixel, first sample in -> last output out: mean, max
+// (cycles); and the MAC lanes' utilisation (active engine-beats per engine-cycle).
+void summary(const TimingTop &top, double *mean, double *max, double *util)
 {
+    const flsc::Stats &s = top.core.stats();
+    *util = s.cycles ? (double)s.active_engine_beats / ((double)top.o.p.engines * (double)s.cycles) : 0;
     double sum = 0;
     *max = 0;
     for (long i = 0; i < top.n; ++i) {
@@ -484,9 +487,8 @@ void print_bench(const TimingTop &top, const Opts &o, double secs, const std::st
     const flsc::Params &p = o.p;
     const flsc::Derived &d = top.core.derived();
     const flsc::Stats &s = top.core.stats();
-    double lat_mean, lat_max;
-    latency(top, &lat_mean, &lat_max);
-    const double util = s.cycles ? (double)s.active_engine_beats / ((double)p.engines * (double)s.cycles) : 0;
+    double lat_mean, lat_max, util;
+    summary(top, &lat_mean, &lat_max, &util);
     const double sim_ps = secs > 0 ? (double)top.n * 2.0 * p.steps / secs : 0;   // pixel-steps per second simulated
     if (o.json) {
         std::printf("{\"config\":\"%s\",\"hidden\":%d,\"lanes\":%d,\"engines\":%d,\"steps\":%d,\"outputs\":%d,"
@@ -515,9 +517,8 @@ void print_frame(const TimingTop &top, const Opts &o, double secs)
     const flsc::Params &p = o.p;
     const flsc::Derived &d = top.core.derived();
     const flsc::Stats &s = top.core.stats();
-    double lat_mean, lat_max;
-    latency(top, &lat_mean, &lat_max);
-    const double util = s.cycles ? (double)s.active_engine_beats / ((double)p.engines * (double)s.cycles) : 0;
+    double lat_mean, lat_max, util;
+    summary(top, &lat_mean, &lat_max, &util);
     const double fclk = o.clock_mhz * 1e6;
     const uint64_t t0 = top.tally.first_in.empty() ? 0 : top.tally.first_in[0] - (uint64_t)(p.steps * top.gate_period);
     uint64_t t_end = 0;
