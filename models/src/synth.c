@@ -25,6 +25,7 @@ struct fl_synth {
     uint8_t *mask;         /* image mode, [h][w]                          */
     fl_npy   irf;          /* kind = file: float32, rows x T              */
     size_t   irf_rows;     /* 1 (shared) or n                             */
+    int      instr;        /* fl_synth_has_instrument(&p)                 */
 };
 
 /* ---- creation -------------------------------------------------------------- */
@@ -103,6 +104,7 @@ fl_status fl_synth_create(const fl_synth_params *p, fl_synth **out)
     if (!s) return fl_fail(FL_E_NOMEM, "synth: out of memory");
     s->p = *p;
     s->n = p->samples;
+    s->instr = fl_synth_has_instrument(p);
     if (p->image) {
         s->h = (size_t)p->tiles[0] * (size_t)p->digit_size;
         s->w = (size_t)p->tiles[1] * (size_t)p->digit_size;
@@ -155,20 +157,95 @@ static double draw_photons(const fl_synth_params *p, fl_rng *r)
     return exp(log(lo) + (log(hi) - log(lo)) * u);
 }
 
-static fl_status make_irf(const fl_synth *s, size_t i, fl_rng *r, double *irf)
+/* The sample's instrument: the IRF family's and the background's per-pixel
+ * draws, all from the stream FL_SYNTH_STREAM_INSTR + i in this fixed order. */
+typedef struct {
+    double tail, diff_frac, diff_tau;
+    double refl_delay[FL_SYNTH_MAX_REFL], refl_amp[FL_SYNTH_MAX_REFL];
+    double shift, width;
+    double dark, ambient, afterpulsing, ap_delay;
+} instrument;
+
+static double draw_range(fl_rng *r, const double v[2])
+{
+    return v[0] == v[1] ? v[0] : fl_rng_range(r, v[0], v[1]);
+}
+
+static instrument draw_instrument(const fl_synth_params *p, size_t i)
+{
+    instrument in;
+    fl_rng r;
+    fl_rng_init(&r, p->seed, FL_SYNTH_STREAM_INSTR + i);
+    const double tail[2] = {p->tail_ns, p->tail_hi_ns > p->tail_ns ? p->tail_hi_ns : p->tail_ns};
+    const double dark[2] = {p->dark_counts, p->dark_hi > p->dark_counts ? p->dark_hi : p->dark_counts};
+    in.tail = draw_range(&r, tail);
+    in.diff_frac = draw_range(&r, p->diffusion_fraction);
+    in.diff_tau = draw_range(&r, p->diffusion_tau_ns);
+    for (int k = 0; k < p->n_reflections; ++k) {
+        in.refl_delay[k] = draw_range(&r, p->refl_delay_ns[k]);
+        in.refl_amp[k] = draw_range(&r, p->refl_amplitude[k]);
+    }
+    in.shift = p->shift_jitter_ns > 0.0 ? fl_rng_range(&r, -p->shift_jitter_ns, p->shift_jitter_ns) : 0.0;
+    in.width = p->width_jitter > 0.0 ? 1.0 + fl_rng_range(&r, -p->width_jitter, p->width_jitter) : 1.0;
+    in.dark = draw_range(&r, dark);
+    in.ambient = draw_range(&r, p->ambient);
+    in.afterpulsing = draw_range(&r, p->afterpulsing);
+    in.ap_delay = draw_range(&r, p->afterpulse_delay_ns);
+    return in;
+}
+
+int fl_synth_has_instrument(const fl_synth_params *p)
+{
+    return p->tail_hi_ns > p->tail_ns || p->n_reflections > 0 || p->diffusion_fraction[1] > 0.0 ||
+           p->shift_jitter_ns > 0.0 || p->width_jitter > 0.0 || p->dark_hi > p->dark_counts ||
+           p->ambient[1] > 0.0 || p->afterpulsing[1] > 0.0;
+}
+
+/* Today's IRF (one EMG) unless the family asks for more: then pulse =
+ * (1-f) EMG(tail) + f EMG(slow tail), plus each reflection's delayed,
+ * scaled copy of the pulse, renormalised to unit sum. */
+static fl_status parametric_irf(const fl_synth_params *p, const instrument *in, double onset, double fwhm,
+                                double *irf, double *tmp)
+{
+    int T = p->gates;
+    double dt = p->gate_width_ns;
+    if (!in) return fl_synth_irf_emg(onset, fwhm, p->tail_ns, dt, T, irf);
+    for (int t = 0; t < T; ++t) irf[t] = 0.0;
+    for (int k = -1; k < p->n_reflections; ++k) {
+        double at = k < 0 ? onset : onset + in->refl_delay[k], w = k < 0 ? 1.0 : in->refl_amp[k];
+        fl_synth_irf_emg_mass(at, fwhm, in->tail, dt, T, tmp);
+        for (int t = 0; t < T; ++t) irf[t] += w * (1.0 - in->diff_frac) * tmp[t];
+        if (in->diff_frac > 0.0) {
+            fl_synth_irf_emg_mass(at, fwhm, in->diff_tau, dt, T, tmp);
+            for (int t = 0; t < T; ++t) irf[t] += w * in->diff_frac * tmp[t];
+        }
+    }
+    double sum = 0.0;
+    for (int t = 0; t < T; ++t) sum += irf[t];
+    if (!(sum > 1e-300) || !isfinite(sum))
+        return fl_fail(FL_E_INPUT, "synth: irf: onset %g ns, fwhm %g ns puts no mass inside the %d gates",
+                       onset, fwhm, T);
+    for (int t = 0; t < T; ++t) irf[t] /= sum;
+    return FL_OK;
+}
+
+/* tmp: T doubles of scratch (the TPSF buffer, not yet in use). */
+static fl_status make_irf(const fl_synth *s, size_t i, fl_rng *r, const instrument *in, double *irf,
+                          double *tmp)
 {
     const fl_synth_params *p = &s->p;
     int T = p->gates;
     if (p->irf_kind == FL_IRF_PARAMETRIC) {
         double onset = p->onset_ns + fl_rng_range(r, -p->onset_jitter_ns, p->onset_jitter_ns);
         double fwhm = p->fwhm_ns * (1.0 + fl_rng_range(r, -p->fwhm_jitter, p->fwhm_jitter));
-        return fl_synth_irf_emg(onset, fwhm, p->tail_ns, p->gate_width_ns, T, irf);
+        return parametric_irf(p, in, onset, fwhm, irf, tmp);
     }
     const float *row = fl_npy_f32(&s->irf) + (s->irf_rows == 1 ? 0 : i) * (size_t)T;
-    double sum = 0.0;
+    int warp = in && (in->shift != 0.0 || in->width != 1.0);
+    double *dst = warp ? tmp : irf, sum = 0.0;
     for (int t = 0; t < T; ++t) sum += row[t];
-    for (int t = 0; t < T; ++t) irf[t] = row[t] / sum;
-    return FL_OK;
+    for (int t = 0; t < T; ++t) dst[t] = row[t] / sum;
+    return warp ? fl_synth_irf_warp(tmp, T, p->gate_width_ns, in->shift, in->width, irf) : FL_OK;
 }
 
 /* Expected counts -> Poisson counts, in place. */
@@ -179,6 +256,29 @@ static void add_noise(const fl_synth_params *p, fl_rng *r, double photons, doubl
     double scale = sum > 0.0 ? photons / sum : 0.0;
     for (int t = 0; t < T; ++t)
         y[t] = (double)fl_rng_poisson(r, scale * y[t] + p->dark_counts);
+}
+
+/* The same with the instrument's background: dark counts, an ambient level
+ * (a fraction of the expected signal peak, every gate) and afterpulsing (a
+ * fraction of the counts of earlier gates, returned after an exponential
+ * delay of mean ap_delay: ap[t] = q ap[t-1] + (1-q) n[t-1]). */
+static void add_noise_instr(const fl_synth_params *p, const instrument *in, fl_rng *r, double photons,
+                            double *y, int T)
+{
+    double sum = 0.0, peak = 0.0;
+    for (int t = 0; t < T; ++t) {
+        sum += y[t];
+        peak = y[t] > peak ? y[t] : peak;
+    }
+    double scale = sum > 0.0 ? photons / sum : 0.0;
+    double flat = in->dark + in->ambient * scale * peak;
+    double q = in->afterpulsing > 0.0 ? exp(-p->gate_width_ns / in->ap_delay) : 0.0, ap = 0.0, prev = 0.0;
+    for (int t = 0; t < T; ++t) {
+        ap = q * ap + (1.0 - q) * prev;
+        double n = (double)fl_rng_poisson(r, scale * y[t] + flat + in->afterpulsing * ap);
+        prev = n;
+        y[t] = n;
+    }
 }
 
 static void store_peak_normalised(const double *y, int T, float *out)
@@ -221,14 +321,21 @@ static fl_status gen_one(const fl_synth *s, size_t i, double *irf, double *y, ou
     fl_rng r;
     fl_rng_init(&r, p->seed, i);
     decay d = draw_decay(p, &r);
-    fl_status st = make_irf(s, i, &r, irf);
+    instrument in;
+    const instrument *pin = NULL;
+    if (s->instr) {
+        in = draw_instrument(p, i);
+        pin = &in;
+    }
+    fl_status st = make_irf(s, i, &r, pin, irf, y);
     if (st) return st;
     double photons = p->noise ? draw_photons(p, &r) : 0.0;
     int fg = !s->mask || s->mask[i];
 
     if (fg) fl_synth_conv(irf, T, p->gate_width_ns, d.tau1, d.tau2, d.a, y);
     else memset(y, 0, (size_t)T * sizeof *y);
-    if (p->noise) add_noise(p, &r, fg ? photons : 0.0, y, T);
+    if (p->noise && pin) add_noise_instr(p, pin, &r, fg ? photons : 0.0, y, T);
+    else if (p->noise) add_noise(p, &r, fg ? photons : 0.0, y, T);
 
     if (o.tpsf) store_peak_normalised(y, T, o.tpsf);
     if (o.target) store_target(p, d, fg, o.target);

@@ -42,6 +42,10 @@ void fl_synth_params_default(fl_synth_params *p)
     p->image = 0;
     p->digit_size = 28;
     p->tiles[0] = 4; p->tiles[1] = 4;
+    /* Instrument variation: off. The time constants only matter once their
+     * fraction is > 0; they get a value so that a fraction alone suffices. */
+    p->diffusion_tau_ns[0] = p->diffusion_tau_ns[1] = 1.0;
+    p->afterpulse_delay_ns[0] = p->afterpulse_delay_ns[1] = 0.5;
 }
 
 /* ---- checks shared by the YAML reader and fl_synth_params_check ---------- */
@@ -90,6 +94,48 @@ fl_status fl_synth_check_memory(const fl_synth_params *p)
     return memory_problem(p, why, sizeof why) ? fl_fail(FL_E_INPUT, "synth: samples: %s", why) : FL_OK;
 }
 
+/* Instrument keys: NULL when fine, else the offending key (*why: what). */
+static int in_range(const double r[2], double lo, double hi_excl)
+{
+    return r[0] >= lo && r[1] >= r[0] && r[1] < hi_excl;
+}
+
+static const char *check_instrument(const fl_synth_params *p, const char **why)
+{
+    if (!(p->tail_hi_ns == 0.0 || (p->tail_hi_ns >= p->tail_ns && p->tail_hi_ns <= MAX_NS)))
+        return *why = "need tail_ns <= hi <= 1000", "irf.tail_ns";
+    if (p->n_reflections < 0 || p->n_reflections > FL_SYNTH_MAX_REFL)
+        return *why = "at most 4 reflections", "irf.reflections";
+    for (int k = 0; k < p->n_reflections; ++k) {
+        if (!in_range(p->refl_delay_ns[k], 0.0, MAX_NS))
+            return *why = "need 0 <= lo <= hi < 1000", "irf.reflections.delay_ns";
+        if (!in_range(p->refl_amplitude[k], 0.0, 1.0 + 1e-12))
+            return *why = "need 0 <= lo <= hi <= 1", "irf.reflections.amplitude";
+    }
+    if (!in_range(p->diffusion_fraction, 0.0, 1.0))
+        return *why = "need 0 <= lo <= hi < 1", "irf.diffusion.fraction";
+    if (p->diffusion_fraction[1] > 0.0 && !(p->diffusion_tau_ns[0] > 0.0 && in_range(p->diffusion_tau_ns, 0.0, MAX_NS)))
+        return *why = "need 0 < lo <= hi < 1000", "irf.diffusion.tau_ns";
+    if ((p->n_reflections || p->diffusion_fraction[1] > 0.0 || p->tail_hi_ns > p->tail_ns) &&
+        p->irf_kind != FL_IRF_PARAMETRIC)
+        return *why = "only with kind: parametric", "irf.reflections";
+    if (!(p->shift_jitter_ns >= 0.0) || p->shift_jitter_ns > MAX_NS)
+        return *why = "must be in [0, 1000]", "irf.shift_jitter_ns";
+    if (!(p->width_jitter >= 0.0) || p->width_jitter > 0.9)
+        return *why = "must be in [0, 0.9]", "irf.width_jitter";
+    if ((p->shift_jitter_ns > 0.0 || p->width_jitter > 0.0) && p->irf_kind != FL_IRF_FILE)
+        return *why = "only with kind: file (parametric: onset_jitter_ns)", "irf.shift_jitter_ns";
+    if (!(p->dark_hi == 0.0 || (p->dark_hi >= p->dark_counts && p->dark_hi <= MAX_DARK)))
+        return *why = "need dark_counts <= hi <= 1e6", "noise.dark_counts";
+    if (!in_range(p->ambient, 0.0, 1.0))
+        return *why = "need 0 <= lo <= hi < 1 (a fraction of the peak)", "noise.ambient";
+    if (!in_range(p->afterpulsing, 0.0, 1.0))
+        return *why = "need 0 <= lo <= hi < 1 (a fraction of the counts)", "noise.afterpulsing";
+    if (p->afterpulsing[1] > 0.0 && !(p->afterpulse_delay_ns[0] > 0.0 && in_range(p->afterpulse_delay_ns, 0.0, MAX_NS)))
+        return *why = "need 0 < lo <= hi < 1000", "noise.afterpulse_delay_ns";
+    return NULL;
+}
+
 static fl_status bad(const char *field, const char *what)
 {
     return fl_fail(FL_E_INPUT, "synth: %s: %s", field, what);
@@ -125,6 +171,8 @@ fl_status fl_synth_params_check(const fl_synth_params *p)
     } else {
         return bad("irf.kind", "must be parametric or file");
     }
+    const char *why = NULL, *ins = check_instrument(p, &why);
+    if (ins) return bad(ins, why);
     const char *ph = check_photons(p->photons);
     if (ph) return bad("noise.photons", ph);
     if (!(p->dark_counts >= 0.0) || p->dark_counts > MAX_DARK) return bad("noise.dark_counts", "must be in [0, 1e6]");
@@ -202,6 +250,53 @@ static fl_status resolve_irf_path(const fl_yaml *y, const fl_yaml_node *m,
     return FL_OK;
 }
 
+/* A [lo, hi] range in [0, 1): fractions of the peak or of the counts. */
+static fl_status get_fraction(const fl_yaml *y, const fl_yaml_node *m, const char *key, double out[2],
+                              const char *of)
+{
+    fl_status st = fl_yaml_get_range(y, m, key, out, 0.0, 1.0);
+    if (st) return st;
+    const fl_yaml_node *n = fl_yaml_get(y, m, key);
+    if (n && !(out[1] < 1.0)) return fl_yaml_fail(y, n, "must lie in [0, 1) of %s (got %g)", of, out[1]);
+    return FL_OK;
+}
+
+/* irf.reflections: [{delay_ns: R, amplitude: R}, ...], each a delayed copy
+ * of the pulse carrying `amplitude` times its mass. */
+static fl_status read_reflections(const fl_yaml *y, const fl_yaml_node *m, fl_synth_params *p)
+{
+    static const char *const known[] = {"delay_ns", "amplitude", NULL};
+    const fl_yaml_node *seq = NULL;
+    fl_status st = fl_yaml_get_seq(y, m, "reflections", &seq);
+    if (st || !seq) return st;
+    if (seq->n > FL_SYNTH_MAX_REFL) return fl_yaml_fail(y, seq, "at most %d reflections", FL_SYNTH_MAX_REFL);
+    for (size_t k = 0; k < seq->n; ++k) {
+        const fl_yaml_node *r = seq->items[k];
+        if (r->kind != FL_YAML_MAP) return fl_yaml_fail(y, r, "expected {delay_ns: ..., amplitude: ...}");
+        if ((st = fl_yaml_check_known(y, r, known))) return st;
+        if (!fl_yaml_get(y, r, "delay_ns") || !fl_yaml_get(y, r, "amplitude"))
+            return fl_yaml_fail(y, r, "a reflection needs delay_ns and amplitude");
+        if ((st = fl_yaml_get_range(y, r, "delay_ns", p->refl_delay_ns[k], 0.0, MAX_NS))) return st;
+        if ((st = fl_yaml_get_range(y, r, "amplitude", p->refl_amplitude[k], 0.0, 1.0))) return st;
+    }
+    p->n_reflections = (int)seq->n;
+    return FL_OK;
+}
+
+/* irf.diffusion: {fraction: R, tau_ns: R}, the slow tail of carriers that
+ * diffuse into the SPAD's junction. */
+static fl_status read_diffusion(const fl_yaml *y, const fl_yaml_node *m, fl_synth_params *p)
+{
+    static const char *const known[] = {"fraction", "tau_ns", NULL};
+    const fl_yaml_node *d = NULL;
+    fl_status st = fl_yaml_get_map(y, m, "diffusion", &d);
+    if (st || !d) return st;
+    if ((st = fl_yaml_check_known(y, d, known))) return st;
+    if (!fl_yaml_get(y, d, "fraction")) return fl_yaml_fail(y, d, "needs fraction: [lo, hi]");
+    if ((st = get_fraction(y, d, "fraction", p->diffusion_fraction, "the pulse's mass"))) return st;
+    return get_pos_range(y, d, "tau_ns", p->diffusion_tau_ns, MAX_NS);
+}
+
 static fl_status read_irf_parametric(const fl_yaml *y, const fl_yaml_node *m, fl_synth_params *p)
 {
     fl_status st;
@@ -209,7 +304,11 @@ static fl_status read_irf_parametric(const fl_yaml *y, const fl_yaml_node *m, fl
     if ((st = fl_yaml_get_f64(y, m, "onset_jitter_ns", &p->onset_jitter_ns, 0.0, MAX_NS))) return st;
     if ((st = get_pos_f64(y, m, "fwhm_ns", &p->fwhm_ns, MAX_NS))) return st;
     if ((st = fl_yaml_get_f64(y, m, "fwhm_jitter", &p->fwhm_jitter, 0.0, 0.9))) return st;
-    if ((st = fl_yaml_get_f64(y, m, "tail_ns", &p->tail_ns, 0.0, MAX_NS))) return st;
+    double tail[2] = {p->tail_ns, p->tail_ns};
+    if ((st = fl_yaml_get_range(y, m, "tail_ns", tail, 0.0, MAX_NS))) return st;
+    p->tail_ns = tail[0];
+    p->tail_hi_ns = tail[1] > tail[0] ? tail[1] : 0.0;
+    if ((st = read_reflections(y, m, p)) || (st = read_diffusion(y, m, p))) return st;
     const char *w = check_window(p);
     if (w) {
         const fl_yaml_node *n = fl_yaml_get(y, m, "onset_ns");
@@ -222,12 +321,13 @@ static fl_status read_irf_parametric(const fl_yaml *y, const fl_yaml_node *m, fl
 static fl_status read_irf(const fl_yaml *y, const fl_yaml_node *m, const char *cfg,
                           fl_synth_params *p)
 {
-    static const char *const known[] = {"kind", "file", "onset_ns", "onset_jitter_ns",
-                                        "fwhm_ns", "fwhm_jitter", "tail_ns", NULL};
+    static const char *const known[] = {"kind", "file", "onset_ns", "onset_jitter_ns", "fwhm_ns",
+                                        "fwhm_jitter", "tail_ns", "reflections", "diffusion",
+                                        "shift_jitter_ns", "width_jitter", NULL};
     static const char *const kinds[] = {"parametric", "file", NULL};
-    static const char *const param_keys[] = {"onset_ns", "onset_jitter_ns", "fwhm_ns",
-                                             "fwhm_jitter", "tail_ns", NULL};
-    static const char *const file_keys[] = {"file", NULL};
+    static const char *const param_keys[] = {"onset_ns", "onset_jitter_ns", "fwhm_ns", "fwhm_jitter",
+                                             "tail_ns", "reflections", "diffusion", NULL};
+    static const char *const file_keys[] = {"file", "shift_jitter_ns", "width_jitter", NULL};
     fl_status st;
     int kind = (int)p->irf_kind;
     if ((st = fl_yaml_check_known(y, m, known))) return st;
@@ -241,17 +341,31 @@ static fl_status read_irf(const fl_yaml *y, const fl_yaml_node *m, const char *c
     const char *file = NULL;
     if ((st = fl_yaml_get_str(y, m, "file", &file))) return st;
     if (!file || !file[0]) return fl_yaml_fail(y, m, "kind: file needs file: PATH.npy");
+    if ((st = fl_yaml_get_f64(y, m, "shift_jitter_ns", &p->shift_jitter_ns, 0.0, MAX_NS))) return st;
+    if ((st = fl_yaml_get_f64(y, m, "width_jitter", &p->width_jitter, 0.0, 0.9))) return st;
     return resolve_irf_path(y, m, cfg, file, p);
 }
 
 static fl_status read_noise(const fl_yaml *y, const fl_yaml_node *m, fl_synth_params *p)
 {
-    static const char *const known[] = {"enabled", "photons", "dark_counts", NULL};
+    static const char *const known[] = {"enabled", "photons", "dark_counts", "ambient",
+                                        "afterpulsing", "afterpulse_delay_ns", NULL};
+    static const char *const background[] = {"ambient", "afterpulsing", "afterpulse_delay_ns", NULL};
     fl_status st;
     if ((st = fl_yaml_check_known(y, m, known))) return st;
     if ((st = fl_yaml_get_bool(y, m, "enabled", &p->noise))) return st;
+    if (!p->noise && (st = reject_keys(y, m, background, "with enabled: false (no counts, no background)")))
+        return st;
     if ((st = fl_yaml_get_range(y, m, "photons", p->photons, 0.0, MAX_PHOTONS))) return st;
-    return fl_yaml_get_f64(y, m, "dark_counts", &p->dark_counts, 0.0, MAX_DARK);
+    double dark[2] = {p->dark_counts, p->dark_counts};
+    if ((st = fl_yaml_get_range(y, m, "dark_counts", dark, 0.0, MAX_DARK))) return st;
+    p->dark_counts = dark[0];
+    p->dark_hi = dark[1] > dark[0] ? dark[1] : 0.0;
+    if ((st = get_fraction(y, m, "ambient", p->ambient, "the signal's peak"))) return st;
+    if ((st = get_fraction(y, m, "afterpulsing", p->afterpulsing, "the counts"))) return st;
+    const fl_yaml_node *d = fl_yaml_get(y, m, "afterpulse_delay_ns");
+    if (d && !(p->afterpulsing[1] > 0.0)) return fl_yaml_fail(y, d, "not used without afterpulsing > 0");
+    return get_pos_range(y, m, "afterpulse_delay_ns", p->afterpulse_delay_ns, MAX_NS);
 }
 
 static fl_status read_tiles(const fl_yaml *y, const fl_yaml_node *m, fl_synth_params *p)

@@ -9,6 +9,7 @@
 #include "fligru/synth.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 #define SQRT1_2    0.70710678118654752   /* 1/sqrt(2)  */
 #define INV_SQRTPI 0.56418958354775629   /* 1/sqrt(pi) */
@@ -42,11 +43,9 @@ static double emg_cdf(double x, double mu, double sigma, double tau)
     return phi_u - tail;
 }
 
-fl_status fl_synth_irf_emg(double onset_ns, double fwhm_ns, double tail_ns,
-                           double dt_ns, int T, double *out)
+double fl_synth_irf_emg_mass(double onset_ns, double fwhm_ns, double tail_ns,
+                             double dt_ns, int T, double *out)
 {
-    if (!(fwhm_ns > 0.0) || !(dt_ns > 0.0) || !(tail_ns >= 0.0) || T < 1)
-        return fl_fail(FL_E_INPUT, "synth: irf: need fwhm > 0, tail >= 0, gate width > 0, T >= 1");
     double sigma = fwhm_ns / FWHM_PER_SIGMA;
     double lo = emg_cdf(-0.5 * dt_ns, onset_ns, sigma, tail_ns), sum = 0.0;
     for (int i = 0; i < T; ++i) {
@@ -56,9 +55,62 @@ fl_status fl_synth_irf_emg(double onset_ns, double fwhm_ns, double tail_ns,
         sum += out[i];
         lo = hi;
     }
+    return sum;
+}
+
+fl_status fl_synth_irf_emg(double onset_ns, double fwhm_ns, double tail_ns,
+                           double dt_ns, int T, double *out)
+{
+    if (!(fwhm_ns > 0.0) || !(dt_ns > 0.0) || !(tail_ns >= 0.0) || T < 1)
+        return fl_fail(FL_E_INPUT, "synth: irf: need fwhm > 0, tail >= 0, gate width > 0, T >= 1");
+    double sum = fl_synth_irf_emg_mass(onset_ns, fwhm_ns, tail_ns, dt_ns, T, out);
     if (!(sum > 1e-300) || !isfinite(sum))
         return fl_fail(FL_E_INPUT, "synth: irf: onset %g ns, fwhm %g ns puts no mass inside the "
                        "%d gates", onset_ns, fwhm_ns, T);
+    for (int i = 0; i < T; ++i) out[i] /= sum;
+    return FL_OK;
+}
+
+/* CDF of the piecewise-uniform density of irf (gate k covers [k-1/2, k+1/2)
+ * in gate units) at x. */
+static double pw_cdf(const double *cum, int T, double x)
+{
+    double u = x + 0.5;
+    if (u <= 0.0) return 0.0;
+    if (u >= T) return cum[T];
+    int k = (int)u;
+    return cum[k] + (u - k) * (cum[k + 1] - cum[k]);
+}
+
+fl_status fl_synth_irf_warp(const double *irf, int T, double dt_ns, double shift_ns,
+                            double width, double *out)
+{
+    if (!(width > 0.0) || !(dt_ns > 0.0) || T < 1 || !isfinite(shift_ns))
+        return fl_fail(FL_E_INPUT, "synth: irf warp: need width > 0, gate width > 0, T >= 1");
+    /* irf and out must not overlap. */
+    double stack[1025], *cum = T < 1024 ? stack : malloc(((size_t)T + 1) * sizeof *cum);
+    if (!cum) return fl_fail(FL_E_NOMEM, "synth: irf warp: out of memory");
+    double c = 0.0;
+    cum[0] = 0.0;
+    for (int k = 0; k < T; ++k) {
+        cum[k + 1] = cum[k] + irf[k];
+        c += k * irf[k];
+    }
+    c /= cum[T] > 0.0 ? cum[T] : 1.0;
+    double s = shift_ns / dt_ns, sum = 0.0;
+    /* Gate i of the output takes the input mass over the pre-image of its
+     * edges: x -> (x - c - s) / width + c. */
+    double lo = pw_cdf(cum, T, (-0.5 - c - s) / width + c);
+    for (int i = 0; i < T; ++i) {
+        double hi = pw_cdf(cum, T, (i + 0.5 - c - s) / width + c);
+        out[i] = hi > lo ? hi - lo : 0.0;
+        sum += out[i];
+        lo = hi;
+    }
+    if (cum != stack) free(cum);
+    if (!(sum > 1e-300))
+        return fl_fail(FL_E_INPUT, "synth: irf: a shift of %g ns moves the whole IRF out of the %d gates",
+                       shift_ns, T);
     for (int i = 0; i < T; ++i) out[i] /= sum;
     return FL_OK;
 }

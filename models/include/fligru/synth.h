@@ -38,6 +38,7 @@ extern "C" {
 #endif
 
 #define FL_SYNTH_PATH_MAX 4096
+#define FL_SYNTH_MAX_REFL 4
 
 typedef enum { FL_DECAY_BI = 0, FL_DECAY_MONO = 1 } fl_decay_model;
 typedef enum { FL_IRF_PARAMETRIC = 0, FL_IRF_FILE = 1 } fl_irf_kind;
@@ -69,7 +70,29 @@ typedef struct {
     int      image;            /* 1: mosaic of digit masks                      */
     int      digit_size;       /* tile edge in pixels                           */
     int      tiles[2];         /* rows, cols                                    */
+
+    /* A real instrument's variation (docs/data.md, "Instrument variation").
+     * Zero is off for every field, and off reproduces the data of a config
+     * without these keys byte for byte. Their per-pixel draws come from a
+     * second stream per sample (FL_SYNTH_STREAM_INSTR + i), so the draws of
+     * the sample's own stream never move. Ranges [lo, hi] are drawn uniformly
+     * per pixel; lo == hi is a constant. */
+    double   tail_hi_ns;       /* ex-Gaussian: tail drawn in [tail_ns, this]    */
+    int      n_reflections;    /* delayed copies of the pulse, <= FL_SYNTH_MAX_REFL */
+    double   refl_delay_ns[FL_SYNTH_MAX_REFL][2];
+    double   refl_amplitude[FL_SYNTH_MAX_REFL][2];   /* mass relative to the pulse */
+    double   diffusion_fraction[2];  /* slow tail's share of the pulse, [0, 1)  */
+    double   diffusion_tau_ns[2];    /* slow tail's time constant               */
+    double   shift_jitter_ns;  /* kind = file: per pixel shift, uniform +-this  */
+    double   width_jitter;     /* kind = file: width factor 1 +- this (< 1)     */
+    double   dark_hi;          /* dark counts drawn in [dark_counts, this]      */
+    double   ambient[2];       /* counts per gate, fraction of the peak, [0, 1) */
+    double   afterpulsing[2];  /* fraction of each gate's counts, [0, 1)        */
+    double   afterpulse_delay_ns[2];  /* mean of the exponential delay          */
 } fl_synth_params;
+
+/* Streams from 2^62 + i: sample i's instrument draws (IRF family, background). */
+#define FL_SYNTH_STREAM_INSTR (UINT64_C(1) << 62)
 
 typedef struct fl_synth fl_synth;
 
@@ -89,6 +112,9 @@ fl_status fl_synth_check_memory(const fl_synth_params *p);
 
 /* Range and consistency checks (for parameters set in code). */
 fl_status fl_synth_params_check(const fl_synth_params *p);
+
+/* 1 when p asks for any instrument variation (the second stream is drawn). */
+int fl_synth_has_instrument(const fl_synth_params *p);
 
 /* Validates p, loads and checks the IRF file, draws the digit masks. */
 fl_status fl_synth_create(const fl_synth_params *p, fl_synth **out);
@@ -114,6 +140,18 @@ fl_status fl_synth_write_dir(const fl_synth_params *p, const char *dir);
  * inside [-dt/2, (T-1/2)dt]. */
 fl_status fl_synth_irf_emg(double onset_ns, double fwhm_ns, double tail_ns,
                            double dt_ns, int T, double *out);
+
+/* Mass of that EMG in each gate before normalisation (what falls outside
+ * the window is lost); returns the sum. */
+double fl_synth_irf_emg_mass(double onset_ns, double fwhm_ns, double tail_ns,
+                             double dt_ns, int T, double *out);
+
+/* A measured unit-sum IRF shifted by shift_ns and stretched by width about
+ * its centroid: the gate masses of its piecewise-uniform density, resampled
+ * and renormalised (mass moved outside the window is lost; fails when none
+ * is left). */
+fl_status fl_synth_irf_warp(const double *irf, int T, double dt_ns, double shift_ns,
+                            double width, double *out);
 
 /* out[t] = sum_{k<=t} irf[k] * (a r1^(t-k) + (1-a) r2^(t-k)), r = exp(-dt/tau):
  * the linear (never circular) convolution, truncated to T. O(T) recursion. */
