@@ -237,6 +237,88 @@ static void note(double e, double *worst, char *at, const char *name, size_t i, 
     snprintf(at, 128, "%.31s[%zu] %.9g vs %.9g", name, i, a, b);
 }
 
+/* The double model of the test's own forward (dloss), with the fake quantisers. */
+static void dmodel_init(dmodel *d, fl_s2s *m, double *th, size_t n, int T, const fl_s2s_fakequant *fq)
+{
+    *d = (dmodel){.m = m, .th = th, .mode = 1};
+    d->cap = n * ((size_t)T * 2 * 4 + 1) * (size_t)m->cfg.layers * 16;
+    d->off = malloc(d->cap * sizeof *d->off);
+    d->frozen = malloc(d->cap * sizeof *d->frozen);
+    d->pass = malloc(d->cap);
+    d->piece = malloc(d->cap);
+    if (!fq) return;
+    d->qa = fq->act_bits > 0;
+    d->qs = fq->state_bits > 0;
+    d->sa = ldexp(1, fq->act_frac);
+    d->amax = ldexp(1, fq->act_bits - 1) - 1;
+    d->amin = -ldexp(1, fq->act_bits - 1);
+    d->ss = ldexp(1, fq->state_frac);
+    d->smax = ldexp(1, fq->state_bits - 1) - 1;
+    d->smin = -ldexp(1, fq->state_bits - 1);
+}
+
+static void dmodel_free(dmodel *d)
+{
+    free(d->off);
+    free(d->frozen);
+    free(d->pass);
+    free(d->piece);
+}
+
+/* The fast path's outputs and gradient (float, taped) and the reference's
+ * (double, one sequence at a time), on the same inputs and output weights w. */
+static void both_gradients(const fl_s2s *m, const float *x, const float *w, size_t n, int T,
+                           const fl_s2s_fakequant *fq, float *y, float *grad, double *yr, double *gref)
+{
+    const fl_s2s_config *c = &m->cfg;
+    fl_s2s_tape *tp;
+    cr_assert(eq(int, fl_s2s_tape_new(m, n, T, &tp), FL_OK), "%s", fl_error());
+    cr_assert(eq(int, fl_s2s_forward_tape(m, x, n, T, fq, tp, y), FL_OK), "%s", fl_error());
+    cr_assert(eq(int, fl_s2s_backward(m, tp, w, grad), FL_OK), "%s", fl_error());
+    fl_s2s_tape_free(tp);
+    for (size_t i = 0; i < n; ++i) {
+        size_t ox = i * (size_t)T * (size_t)c->input, oy = i * (size_t)T * (size_t)c->outputs;
+        cr_assert(eq(int, fl_s2s_backward_ref(m, x + ox, T, fq, w + oy, yr + oy, gref), FL_OK),
+                  "%s", fl_error());
+    }
+}
+
+/* Every tensor: the fast path against the reference on every entry, and both
+ * against five-point finite differences of dloss on all entries of small
+ * tensors and 20 sampled entries of the others. */
+static void compare_gradients(const fl_s2s *m, dmodel *d, double *th, const float *x, const float *w, size_t n,
+                              int T, const float *grad, const double *gref, uint64_t s, gc_result *res)
+{
+    tensor ts[32];
+    int nt = list_tensors(m, ts);
+    /* Five-point stencil: truncation error ~h^4, rounding ~1e-16 |L| / h. */
+    const double h = 1e-3;
+    for (int k = 0; k < nt; ++k) {
+        size_t base = (size_t)(ts[k].p - m->params);
+        double scale = 0;
+        for (size_t e = 0; e < ts[k].n; ++e) scale = fmax(scale, fabs(gref[base + e]));
+        for (size_t e = 0; e < ts[k].n; ++e) {
+            double a = grad[base + e], r = gref[base + e];
+            note(scale > 0 ? fabs(a - r) / scale : fabs(a - r), &res->fast_ref, res->fr_at, ts[k].name, e, a, r);
+        }
+        int all = ts[k].n <= 48;
+        for (size_t e = 0; e < (all ? ts[k].n : 20); ++e) {
+            size_t i = base + (all ? e : lcg(&s) % ts[k].n);
+            double keep = th[i], f[4];
+            for (int q = 0; q < 4; ++q) {
+                th[i] = keep + (q < 2 ? (q + 1) * h : -(q - 1) * h);   /* +h +2h -h -2h */
+                f[q] = dloss(d, x, n, T, w);
+            }
+            th[i] = keep;
+            double fd = (8 * (f[0] - f[2]) - (f[1] - f[3])) / (12 * h);
+            ++res->checked;
+            double floor = 1e4 * 2.2e-16 * fmax(fabs(res->loss), 1e-3) / h;
+            note(rel_err(gref[i], fd, floor), &res->ref_fd, res->ref_at, ts[k].name, i - base, gref[i], fd);
+            note(rel_err(grad[i], fd, floor), &res->fast_fd, res->fast_at, ts[k].name, i - base, grad[i], fd);
+        }
+    }
+}
+
 /* Gradient check of every tensor:
  *  ref_fd : fl_s2s_backward_ref (double) against central differences of the test's
  *           own double forward: relative error on all entries of small tensors
@@ -253,42 +335,17 @@ static gc_result grad_check(const fl_s2s_config *c, size_t n, int T, uint64_t se
     fl_s2s_init_random(&m, seed);
     for (size_t i = 0; i < m.n_params; ++i) m.params[i] *= (float)wscale;
     const size_t nx = n * (size_t)T * (size_t)c->input, ny = n * (size_t)T * (size_t)c->outputs;
-    const size_t C = (size_t)c->outputs;
     float *x = rand_vec(nx, 0.0, 1.0, seed + 1), *w = rand_vec(ny, -1.0, 1.0, seed + 2);
     float *y = malloc(ny * sizeof *y), *grad = calloc(m.n_params, sizeof *grad);
     double *yr = malloc(ny * sizeof *yr), *gref = calloc(m.n_params, sizeof *gref);
-
-    fl_s2s_tape *tp;
-    cr_assert(eq(int, fl_s2s_tape_new(&m, n, T, &tp), FL_OK), "%s", fl_error());
-    cr_assert(eq(int, fl_s2s_forward_tape(&m, x, n, T, fq, tp, y), FL_OK), "%s", fl_error());
-    cr_assert(eq(int, fl_s2s_backward(&m, tp, w, grad), FL_OK), "%s", fl_error());
-    fl_s2s_tape_free(tp);
-    for (size_t i = 0; i < n; ++i) {
-        size_t ox = i * (size_t)T * (size_t)c->input, oy = i * (size_t)T * C;
-        cr_assert(eq(int, fl_s2s_backward_ref(&m, x + ox, T, fq, w + oy, yr + oy, gref), FL_OK),
-                  "%s", fl_error());
-    }
+    both_gradients(&m, x, w, n, T, fq, y, grad, yr, gref);
     for (size_t i = 0; i < ny; ++i)
         cr_assert(lt(dbl, fabs(y[i] - yr[i]), 1e-5), "y[%zu] %g vs ref %g", i, y[i], yr[i]);
 
     double *th = malloc(m.n_params * sizeof *th);
     for (size_t i = 0; i < m.n_params; ++i) th[i] = m.params[i];
-    dmodel d = {.m = &m, .th = th, .mode = 1};
-    d.cap = n * ((size_t)T * 2 * 4 + 1) * (size_t)c->layers * 16;
-    d.off = malloc(d.cap * sizeof *d.off);
-    d.frozen = malloc(d.cap * sizeof *d.frozen);
-    d.pass = malloc(d.cap);
-    d.piece = malloc(d.cap);
-    if (fq) {
-        d.qa = fq->act_bits > 0;
-        d.qs = fq->state_bits > 0;
-        d.sa = ldexp(1, fq->act_frac);
-        d.amax = ldexp(1, fq->act_bits - 1) - 1;
-        d.amin = -ldexp(1, fq->act_bits - 1);
-        d.ss = ldexp(1, fq->state_frac);
-        d.smax = ldexp(1, fq->state_bits - 1) - 1;
-        d.smin = -ldexp(1, fq->state_bits - 1);
-    }
+    dmodel d;
+    dmodel_init(&d, &m, th, n, T, fq);
     double l0 = dloss(&d, x, n, T, w), lr = 0;
     for (size_t i = 0; i < ny; ++i) lr += (double)w[i] * yr[i];
     cr_assert(lt(dbl, fabs(lr - l0), 1e-12 * (1 + fabs(l0))), "loss: ref %.17g, test %.17g", lr, l0);
@@ -298,41 +355,9 @@ static gc_result grad_check(const fl_s2s_config *c, size_t n, int T, uint64_t se
     d.mode = 2;
     cr_assert(lt(dbl, fabs(dloss(&d, x, n, T, w) - l0), 1e-13 * (1 + fabs(l0))), "replay");
 
-    tensor ts[32];
-    int nt = list_tensors(&m, ts);
     gc_result res = {.loss = l0};
-    uint64_t s = seed + 3;
-    /* Five-point stencil: truncation error ~h^4, rounding ~1e-16 |L| / h. */
-    const double h = 1e-3;
-    for (int k = 0; k < nt; ++k) {
-        size_t base = (size_t)(ts[k].p - m.params);
-        double scale = 0;
-        for (size_t e = 0; e < ts[k].n; ++e) scale = fmax(scale, fabs(gref[base + e]));
-        for (size_t e = 0; e < ts[k].n; ++e) {
-            double a = grad[base + e], r = gref[base + e];
-            note(scale > 0 ? fabs(a - r) / scale : fabs(a - r), &res.fast_ref, res.fr_at,
-                 ts[k].name, e, a, r);
-        }
-        int all = ts[k].n <= 48;
-        for (size_t e = 0; e < (all ? ts[k].n : 20); ++e) {
-            size_t i = base + (all ? e : lcg(&s) % ts[k].n);
-            double keep = th[i], f[4];
-            for (int q = 0; q < 4; ++q) {
-                th[i] = keep + (q < 2 ? (q + 1) * h : -(q - 1) * h);   /* +h +2h -h -2h */
-                f[q] = dloss(&d, x, n, T, w);
-            }
-            th[i] = keep;
-            double fd = (8 * (f[0] - f[2]) - (f[1] - f[3])) / (12 * h);
-            ++res.checked;
-            double floor = 1e4 * 2.2e-16 * fmax(fabs(l0), 1e-3) / h;
-            note(rel_err(gref[i], fd, floor), &res.ref_fd, res.ref_at, ts[k].name, i - base, gref[i], fd);
-            note(rel_err(grad[i], fd, floor), &res.fast_fd, res.fast_at, ts[k].name, i - base, grad[i], fd);
-        }
-    }
-    free(d.off);
-    free(d.frozen);
-    free(d.pass);
-    free(d.piece);
+    compare_gradients(&m, &d, th, x, w, n, T, grad, gref, seed + 3, &res);
+    dmodel_free(&d);
     free(th);
     free(x);
     free(w);

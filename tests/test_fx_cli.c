@@ -83,6 +83,81 @@ static const char *W8S16 = "name: test\nweights: {bits: 8}\nstate: {bits: 16, fr
 
 /* ---- end to end ---------------------------------------------------------------------------------- */
 
+/* predict = fl_fx_predict on the file's model, bit for bit, on the output grid. */
+static void check_predict(const fl_fx_model *m, const fl_npy *x, const char *y)
+{
+    fl_npy yp;
+    cr_assert(eq(int, fl_npy_load(y, &yp), FL_OK));
+    cr_assert(eq(sz, yp.count, (size_t)N_SEQ * T_LEN * 3));
+    float *want = malloc(yp.count * sizeof *want);
+    cr_assert(want != NULL);
+    cr_assert(eq(int, fl_fx_predict(m, fl_npy_f32((fl_npy *)x), N_SEQ, T_LEN, want), FL_OK));
+    cr_assert(eq(int, memcmp(want, yp.data, yp.count * sizeof *want), 0));
+    for (size_t i = 0; i < yp.count; ++i) {
+        const double s = ldexp((double)fl_npy_f32(&yp)[i], m->fmt.output.frac);
+        cr_assert(s == floor(s));
+    }
+    free(want);
+    fl_npy_free(&yp);
+}
+
+/* output.hex = the reference's outputs of the first 3 pixels, masked to W_o
+ * bits: read here with the test's own parser, not the library's reader. */
+static void check_output_hex(const char *vec, const fl_fx_model *m, const fl_npy *x)
+{
+    char *ohex = join(vec, "output.hex");
+    size_t len;
+    unsigned char *txt = tu_read_all(ohex, &len);
+    cr_assert(txt != NULL);
+    txt[len] = '\0';      /* tu_read_all leaves room for it */
+    int32_t *xq = malloc(3 * T_LEN * sizeof *xq), *yq = malloc(3 * T_LEN * 3 * sizeof *yq);
+    cr_assert(xq != NULL && yq != NULL);
+    fl_fx_quantize_input(m, fl_npy_f32((fl_npy *)x), 3 * T_LEN, xq);
+    for (int i = 0; i < 3; ++i) cr_assert(eq(int, fl_fx_forward_ref(m, xq + i * T_LEN, T_LEN, yq + i * T_LEN * 3, NULL), FL_OK));
+    char *p = (char *)txt;
+    const unsigned mask = (1u << m->fmt.output.bits) - 1;
+    for (int i = 0; i < 3 * T_LEN * 3; ++i) {
+        char *end;
+        unsigned long v = strtoul(p, &end, 16);
+        cr_assert(end == p + (m->fmt.output.bits + 3) / 4 && *end == '\n', "line %d", i);
+        cr_assert(eq(u32, (unsigned)v, (unsigned)yq[i] & mask), "output word %d", i);
+        p = end + 1;
+    }
+    cr_assert(eq(sz, (size_t)(p - (char *)txt), len), "more words than 3 x T x C");
+    free(txt);
+    free(ohex);
+    free(xq);
+    free(yq);
+}
+
+/* Every file of a vectors directory, one provenance line, no decoder input weights. */
+static void check_vector_files(const char *vec)
+{
+    const char *expect[] = {"manifest.csv", "provenance.txt", "fx_params.svh", "fx_params.h", "act_sigmoid.hex",
+                            "act_tanh.hex", "act_tables.h", "enc_l0_w_ih.hex", "enc_l0_w_hh_mult.hex",
+                            "dec_l0_w_hh_shift.hex", "dense_b.hex", "input.hex", "enc_h_l0.hex", "dec_init_l0.hex",
+                            "dec_h_l0.hex", "enc_l0_pre.hex", "dec_l0_act.hex"};
+    for (size_t i = 0; i < sizeof expect / sizeof expect[0]; ++i) {
+        char *f = join(vec, expect[i]);
+        cr_assert(tu_exists(f), "%s missing", expect[i]);
+        free(f);
+    }
+    char *prov = join(vec, "provenance.txt");
+    size_t len;
+    unsigned char *txt = tu_read_all(prov, &len);
+    cr_assert(txt != NULL);
+    txt[len] = '\0';
+    cr_assert(strstr((char *)txt, "fnv1a64 ") != NULL && strstr((char *)txt, "seed ") != NULL);
+    cr_assert(eq(int, lines((char *)txt), 1));
+    free(txt);
+    free(prov);
+    /* no decoder input weights: the zero input contributes only its bias */
+    char *dwih = join(vec, "dec_l0_w_ih.hex");
+    cr_assert(tu_exists(dwih) == 0);
+    free(dwih);
+    cr_assert(eq(int, tu_count_tmp(vec), 0));
+}
+
 Test(fx_cli, quantize_predict_vectors_agree_with_the_library, .timeout = 120)
 {
     fixture fx = setup("fxcli", W8S16);
@@ -97,78 +172,19 @@ Test(fx_cli, quantize_predict_vectors_agree_with_the_library, .timeout = 120)
     cr_assert(eq(int, rc, 0), "%s", err);
     free(out);
     free(err);
-
-    /* predict = fl_fx_predict on the file's model, bit for bit */
     fl_fx_model m;
     cr_assert(eq(int, fl_fx_load(q, &m), FL_OK), "%s", fl_error());
-    fl_npy x, yp;
+    fl_npy x;
     cr_assert(eq(int, fl_npy_load(fx.input, &x), FL_OK));
-    cr_assert(eq(int, fl_npy_load(y, &yp), FL_OK));
-    cr_assert(eq(sz, yp.count, (size_t)N_SEQ * T_LEN * 3));
-    float *want = malloc(yp.count * sizeof *want);
-    cr_assert(want != NULL);
-    cr_assert(eq(int, fl_fx_predict(&m, fl_npy_f32(&x), N_SEQ, T_LEN, want), FL_OK));
-    cr_assert(eq(int, memcmp(want, yp.data, yp.count * sizeof *want), 0));
-    /* and the output is on the output format's grid */
-    for (size_t i = 0; i < yp.count; ++i) {
-        const double s = ldexp((double)fl_npy_f32(&yp)[i], m.fmt.output.frac);
-        cr_assert(s == floor(s));
-    }
+    check_predict(&m, &x, y);
 
     rc = tu_run_cli(&out, &err, "vectors", q, fx.input, "-o", vec, "--pixels", "3", "--gates", NULL);
     cr_assert(eq(int, rc, 0), "%s", err);
     free(out);
     free(err);
-    /* output.hex = the reference's outputs of the first 3 pixels, masked to W_o bits */
-    char *ohex = join(vec, "output.hex");
-    size_t len;
-    unsigned char *txt = tu_read_all(ohex, &len);
-    cr_assert(txt != NULL);
-    txt[len] = '\0';      /* tu_read_all leaves room for it */
-    int32_t *xq = malloc(3 * T_LEN * sizeof *xq), *yq = malloc(3 * T_LEN * 3 * sizeof *yq);
-    cr_assert(xq != NULL && yq != NULL);
-    fl_fx_quantize_input(&m, fl_npy_f32(&x), 3 * T_LEN, xq);
-    for (int i = 0; i < 3; ++i) cr_assert(eq(int, fl_fx_forward_ref(&m, xq + i * T_LEN, T_LEN, yq + i * T_LEN * 3, NULL), FL_OK));
-    char *p = (char *)txt;
-    const unsigned mask = (1u << m.fmt.output.bits) - 1;
-    for (int i = 0; i < 3 * T_LEN * 3; ++i) {
-        char *end;
-        unsigned long v = strtoul(p, &end, 16);
-        cr_assert(end == p + (m.fmt.output.bits + 3) / 4 && *end == '\n', "line %d", i);
-        cr_assert(eq(u32, (unsigned)v, (unsigned)yq[i] & mask), "output word %d", i);
-        p = end + 1;
-    }
-    cr_assert(eq(sz, (size_t)(p - (char *)txt), len), "more words than 3 x T x C");
-    free(txt);
-    free(ohex);
-    const char *expect[] = {"manifest.csv", "provenance.txt", "fx_params.svh", "fx_params.h", "act_sigmoid.hex",
-                            "act_tanh.hex", "act_tables.h", "enc_l0_w_ih.hex", "enc_l0_w_hh_mult.hex",
-                            "dec_l0_w_hh_shift.hex", "dense_b.hex", "input.hex", "enc_h_l0.hex", "dec_init_l0.hex",
-                            "dec_h_l0.hex", "enc_l0_pre.hex", "dec_l0_act.hex"};
-    for (size_t i = 0; i < sizeof expect / sizeof expect[0]; ++i) {
-        char *f = join(vec, expect[i]);
-        cr_assert(tu_exists(f), "%s missing", expect[i]);
-        free(f);
-    }
-    char *prov = join(vec, "provenance.txt");
-    txt = tu_read_all(prov, &len);
-    cr_assert(txt != NULL);
-    txt[len] = '\0';
-    cr_assert(strstr((char *)txt, "fnv1a64 ") != NULL && strstr((char *)txt, "seed ") != NULL);
-    cr_assert(eq(int, lines((char *)txt), 1));
-    free(txt);
-    free(prov);
-    /* no decoder input weights: the zero input contributes only its bias */
-    char *dwih = join(vec, "dec_l0_w_ih.hex");
-    cr_assert(tu_exists(dwih) == 0);
-    free(dwih);
-    cr_assert(eq(int, tu_count_tmp(vec), 0));
-
-    free(xq);
-    free(yq);
-    free(want);
+    check_output_hex(vec, &m, &x);
+    check_vector_files(vec);
     fl_npy_free(&x);
-    fl_npy_free(&yp);
     fl_fx_model_free(&m);
     free(q);
     free(y);

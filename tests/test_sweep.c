@@ -186,34 +186,19 @@ static int count_models(const char *cache)
     return n;
 }
 
-Test(sweep, end_to_end_and_rerun, .timeout = 240)
+/* The tiny run's table: every row well-formed and scored; 16-bit PTQ next to
+ * float; more lanes and more engines fewer cycles per pixel. */
+static void check_tiny_rows(const table *t)
 {
-    char *tmp = tu_tmpdir("sweep-e2e"), out[1024], cache[1024], csv[4096];
-    snprintf(out, sizeof out, "%s/results", tmp);
-    snprintf(cache, sizeof cache, "%s/cache", tmp);
-    char *err = NULL;
-    int rc = tu_run_cli(NULL, &err, "sweep", TINY, "-j", "2", "--out", out, "--cache", cache, "--progress", "lines",
-                        NULL);
-    cr_assert(eq(int, rc, 0), "sweep: %s", err);
-    cr_expect(strstr(err, "11/11 done, 0 failed") != NULL, "progress lines: %s", err);
-    free(err);
-    cr_expect(eq(int, count_models(cache), 4), "student, teacher, KD student, hard student: each trained once");
-
-    snprintf(csv, sizeof csv, "%s/tiny/results.csv", out);
-    table t;
-    char *hdr;
-    read_table(csv, &t, &hdr);
-    cr_expect(eq(str, hdr, (char *)SWEEP_CSV_HEADER));
-    cr_assert(eq(int, t.n, 11));
     const int c_rmse = col("rmse"), c_r2 = col("r2"), c_dtw = col("dtw"), c_l2 = col("l2"), c_wb = col("weight_bits"),
               c_act = col("act"), c_lut = col("lut"), c_dsp = col("dsp"), c_cpp = col("cycles_per_pixel"),
               c_lanes = col("lanes"), c_eng = col("engines"), c_st = col("status"), c_af = col("af700_rmse"),
               c_tau = col("af700_tau_err_ns"), c_point = col("point"), c_fits = col("fits"), c_kd = col("kd"),
               c_net = col("network"), c_tm = col("tau_mean_err_ns");
     double rmse_f = NAN, rmse16 = NAN, rmse8 = NAN, cpp4 = NAN, cpp8 = NAN, cpp8e2 = NAN;
-    for (int i = 0; i < t.n; ++i) {
-        char **f = t.f[i];
-        cr_assert(eq(int, t.nf[i], 49), "row %d: %d fields", i, t.nf[i]);
+    for (int i = 0; i < t->n; ++i) {
+        char *const *f = t->f[i];
+        cr_assert(eq(int, t->nf[i], 49), "row %d: %d fields", i, t->nf[i]);
         cr_expect(eq(int, atoi(f[c_point]), i));
         cr_expect(eq(str, f[c_st], "ok"));
         cr_expect(eq(str, f[c_net], "seq2seqlite"));
@@ -248,40 +233,63 @@ Test(sweep, end_to_end_and_rerun, .timeout = 240)
     cr_expect(rmse8 > 0);
     cr_expect(cpp8 < cpp4, "more lanes, fewer cycles per pixel (%g vs %g)", cpp8, cpp4);
     cr_expect(cpp8e2 < cpp8, "more engines, fewer cycles per pixel (%g vs %g)", cpp8e2, cpp8);
-    /* one JSON per point, no temporaries left */
-    char pd[4096];
-    snprintf(pd, sizeof pd, "%s/tiny/points", out);
-    cr_expect(eq(int, tu_count_tmp(pd), 0));
+}
 
-    /* run again: nothing is trained or evaluated (no point file is rewritten), the
-     * table is the same bytes */
+/* Run again: nothing is trained or evaluated (no point file is rewritten), the
+ * table is the same bytes; collect rebuilds the same rows from the point files. */
+static void check_rerun_and_collect(const char *out, const char *cache, const char *csv, const table *t)
+{
+    char pd[4096], rd[4096], *err = NULL;
+    snprintf(pd, sizeof pd, "%s/tiny/points", out);
+    snprintf(rd, sizeof rd, "%s/tiny", out);
     const long long stamp = points_mtime_ns(pd);
-    err = NULL;
-    rc = tu_run_cli(NULL, &err, "sweep", TINY, "-j", "2", "--out", out, "--cache", cache, "--progress", "lines", NULL);
+    int rc = tu_run_cli(NULL, &err, "sweep", TINY, "-j", "2", "--out", out, "--cache", cache, "--progress", "lines", NULL);
     cr_assert(eq(int, rc, 0), "rerun: %s", err);
     cr_expect(strstr(err, "11/11 done, 0 failed, 0 running") != NULL, "%s", err);
     free(err);
-    table t2;
-    char *hdr2;
+    table t2, t3;
+    char *hdr2, *hdr3;
     read_table(csv, &t2, &hdr2);
     cr_assert(eq(int, t2.n, 11));
-    for (int i = 0; i < t.n; ++i)
-        for (int k = 0; k <= c_st; ++k) cr_expect(eq(str, t2.f[i][k], t.f[i][k]), "row %d col %d", i, k);
+    const int c_st = col("status");
+    for (int i = 0; i < t->n; ++i)
+        for (int k = 0; k <= c_st; ++k) cr_expect(eq(str, t2.f[i][k], t->f[i][k]), "row %d col %d", i, k);
     cr_expect(eq(i64, points_mtime_ns(pd), stamp), "a point file was rewritten by the rerun");
-    /* collect rebuilds the same rows from the point files */
     err = NULL;
-    char rd[4096];
-    snprintf(rd, sizeof rd, "%s/tiny", out);
     rc = tu_run_cli(NULL, &err, "collect", rd, NULL);
     cr_expect(eq(int, rc, 0), "collect: %s", err);
     free(err);
-    table t3;
-    char *hdr3;
     read_table(csv, &t3, &hdr3);
-    for (int i = 0; i < t.n; ++i) cr_expect(eq(str, t3.line[i], t.line[i]));
-    free_table(&t, hdr);
+    for (int i = 0; i < t->n; ++i) cr_expect(eq(str, t3.line[i], t->line[i]));
     free_table(&t2, hdr2);
     free_table(&t3, hdr3);
+}
+
+Test(sweep, end_to_end_and_rerun, .timeout = 240)
+{
+    char *tmp = tu_tmpdir("sweep-e2e"), out[1024], cache[1024], csv[4096], pd[4096];
+    snprintf(out, sizeof out, "%s/results", tmp);
+    snprintf(cache, sizeof cache, "%s/cache", tmp);
+    char *err = NULL;
+    int rc = tu_run_cli(NULL, &err, "sweep", TINY, "-j", "2", "--out", out, "--cache", cache, "--progress", "lines",
+                        NULL);
+    cr_assert(eq(int, rc, 0), "sweep: %s", err);
+    cr_expect(strstr(err, "11/11 done, 0 failed") != NULL, "progress lines: %s", err);
+    free(err);
+    cr_expect(eq(int, count_models(cache), 4), "student, teacher, KD student, hard student: each trained once");
+
+    snprintf(csv, sizeof csv, "%s/tiny/results.csv", out);
+    table t;
+    char *hdr;
+    read_table(csv, &t, &hdr);
+    cr_expect(eq(str, hdr, (char *)SWEEP_CSV_HEADER));
+    cr_assert(eq(int, t.n, 11));
+    check_tiny_rows(&t);
+    /* one JSON per point, no temporaries left */
+    snprintf(pd, sizeof pd, "%s/tiny/points", out);
+    cr_expect(eq(int, tu_count_tmp(pd), 0));
+    check_rerun_and_collect(out, cache, csv, &t);
+    free_table(&t, hdr);
     free(tmp);
 }
 
