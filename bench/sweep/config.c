@@ -254,8 +254,8 @@ static fl_status check_point(const fl_yaml *y, const fl_sweep *s, const fl_sweep
     }
     fl_synth_params sp;
     char msg[1024];
-    for (int w = 0; w < (s->mono_cfg[0] ? 3 : 2); ++w)
-        if ((st = sweep_synth_params(s, p, w, &sp)) || (st = fl_synth_params_check(&sp))) {
+    for (int w = SWEEP_SET_TRAIN; w <= (s->mono_cfg[0] ? SWEEP_SET_MONO : SWEEP_SET_TEST); ++w)
+        if ((st = sweep_synth_params(s, p, (sweep_set)w, &sp)) || (st = fl_synth_params_check(&sp))) {
             snprintf(msg, sizeof msg, "%s", fl_error());
             return fl_fail(FL_E_INPUT, "%s:%d: steps/gate_width_ns: %s", f, p->line[FL_AX_STEPS], msg);
         }

@@ -53,19 +53,19 @@ const fl_fx_format *sweep_base_fx(const fl_sweep *s) { return &s->base->fx; }
 
 /* ---- a point's data, format and training run ------------------------------------- */
 
-fl_status sweep_synth_params(const fl_sweep *s, const fl_sweep_point *p, int which, fl_synth_params *out)
+fl_status sweep_synth_params(const fl_sweep *s, const fl_sweep_point *p, sweep_set which, fl_synth_params *out)
 {
-    *out = which == 0 ? s->base->data : which == 1 ? s->base->test : s->base->mono;
+    *out = which == SWEEP_SET_TRAIN ? s->base->data : which == SWEEP_SET_TEST ? s->base->test : s->base->mono;
     out->gates = fl_sweep_int(p, FL_AX_STEPS);
     out->gate_width_ns = p->v[FL_AX_GATE_WIDTH_NS];
     out->channels = fl_sweep_int(p, FL_AX_OUTPUTS);
     out->image = 0;
-    if (which == 0 && s->train_samples) out->samples = s->train_samples;
-    if (which == 1) {
+    if (which == SWEEP_SET_TRAIN && s->train_samples) out->samples = s->train_samples;
+    if (which == SWEEP_SET_TEST) {
         out->samples = s->test_samples;
         out->seed = s->test_seed;
     }
-    if (which == 2) out->samples = s->mono_samples;
+    if (which == SWEEP_SET_MONO) out->samples = s->mono_samples;
     return FL_OK;
 }
 

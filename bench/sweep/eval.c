@@ -120,7 +120,7 @@ static fl_status ensure_model(const fl_sweep *s, const fl_sweep_opts *o, const f
     int distill;
     fl_status st;
     *seconds = 0;
-    if ((st = sweep_train_config(s, p, is_teacher, &c, &distill)) || (st = sweep_synth_params(s, p, 0, &sp))) return st;
+    if ((st = sweep_train_config(s, p, is_teacher, &c, &distill)) || (st = sweep_synth_params(s, p, SWEEP_SET_TRAIN, &sp))) return st;
     const char *id = is_teacher ? p->teacher_id : p->model_id;
     char tkey[64] = "", path[FL_SWEEP_PATH_MAX + 64];
     if (distill) {
@@ -189,7 +189,7 @@ static fl_status predict(const fl_s2s *m, const fl_fx_model *q, const float *x, 
     return q ? fl_fx_predict(q, x, n, T, y) : fl_s2s_forward(m, x, n, T, y);
 }
 
-static fl_status score_set(const fl_sweep *s, const fl_sweep_point *p, int which, const fl_s2s *m,
+static fl_status score_set(const fl_sweep *s, const fl_sweep_point *p, sweep_set which, const fl_s2s *m,
                            const fl_fx_model *q, acc_result *r)
 {
     fl_synth_params sp;
@@ -209,12 +209,12 @@ static fl_status score_set(const fl_sweep *s, const fl_sweep_point *p, int which
         st = fl_metrics_compute(&mp, fl_series_channel(y, T, C, 0), fl_series_channel(t, T, C, 0), &r->m);
     }
     fl_lifetime_params lp = {.gate_ns = sp.gate_width_ns, .method = FL_TAU_EXACT};
-    if (!st && which == 1 && C == 3) {
+    if (!st && which == SWEEP_SET_TEST && C == 3) {
         fl_lifetime_report lr;
         st = fl_lifetime_score(&lp, y, n, T, C, par, &lr);
         if (!st && lr.tau_m.n) r->tau_err = lr.tau_m.mae;
     }
-    if (!st && which == 2) {
+    if (!st && which == SWEEP_SET_MONO) {
         /* mono-exponential: the lifetime of the full decay (channel 0) */
         double sum = 0;
         size_t used = 0;
@@ -270,7 +270,7 @@ static void result_columns(const acc_result *t, const acc_result *a, const sweep
     real(b, n, a->m.rmse, a->have);
     real(b, n, a->m.r2.mean, a->have);
     real(b, n, a->tau_err, a->have);
-    const int ht = h->have >= 1, hr = h->have >= 2;
+    const int ht = h->have >= SWEEP_HW_TIMING, hr = h->have == SWEEP_HW_ALL;
     real(b, n, h->cycles_per_pixel, ht);
     integer(b, n, h->latency_cycles, ht);
     real(b, n, h->latency_us, ht);
@@ -344,7 +344,7 @@ static fl_status evaluate(const fl_sweep *s, const fl_sweep_opts *o, const fl_sw
 {
     char data[FL_SWEEP_PATH_MAX + 64], model[FL_SWEEP_PATH_MAX + 64];
     fl_synth_params sp;
-    fl_status st = sweep_synth_params(s, p, 0, &sp);
+    fl_status st = sweep_synth_params(s, p, SWEEP_SET_TRAIN, &sp);
     if (!st) st = ensure_data(o, &sp, data, sizeof data);
     if (!st && fl_sweep_int(p, FL_AX_KD)) {
         if (p->teacher_id[0]) st = ensure_model(s, o, p, 1, data, NULL, e->teacher, sizeof e->teacher, &e->teacher_s);
@@ -356,8 +356,8 @@ static fl_status evaluate(const fl_sweep *s, const fl_sweep_opts *o, const fl_sw
         fl_fx_format f;
         if (!(st = sweep_fx_format(s, p, &f)) && !(st = fl_fx_quantize(&e->m, &f, &e->q, &e->rep))) e->have_q = 1;
     }
-    if (!st) st = score_set(s, p, 1, &e->m, e->have_q ? &e->q : NULL, &e->test);
-    if (!st && s->mono_cfg[0]) st = score_set(s, p, 2, &e->m, e->have_q ? &e->q : NULL, &e->mono);
+    if (!st) st = score_set(s, p, SWEEP_SET_TEST, &e->m, e->have_q ? &e->q : NULL, &e->test);
+    if (!st && s->mono_cfg[0]) st = score_set(s, p, SWEEP_SET_MONO, &e->m, e->have_q ? &e->q : NULL, &e->mono);
     return st;
 }
 

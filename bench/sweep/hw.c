@@ -98,7 +98,7 @@ fl_status sweep_hw_eval(const fl_sweep *s, const fl_sweep_point *p, sweep_hw *o)
     o->pixels_per_s = t.pixels_per_s;
     o->frames_per_s = t.frames_per_s;
     o->rtl_supported = p->v[FL_AX_WEIGHT_BITS] > 0 && fl_hw_rtl_supported(&h);
-    o->have = 1;   /* timing */
+    o->have = SWEEP_HW_TIMING;
     if (p->v[FL_AX_WEIGHT_BITS] == 0) return FL_OK;
     fl_hw_resources r;
     const fl_hw_devices *cat = s->base->catalog;
@@ -119,6 +119,6 @@ fl_status sweep_hw_eval(const fl_sweep *s, const fl_sweep_point *p, sweep_hw *o)
     o->buffer_bytes = m.buffer_bytes;
     o->offchip_gbs = m.offchip_gbs;
     o->mem_ok = m.sustained;
-    o->have = 2;   /* everything */
+    o->have = SWEEP_HW_ALL;
     return FL_OK;
 }

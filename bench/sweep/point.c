@@ -123,7 +123,7 @@ fl_status sweep_point_ids(const fl_sweep *s, fl_sweep_point *p)
     fl_synth_params data;
     int distill;
     fl_status st;
-    if ((st = sweep_synth_params(s, p, 0, &data)) || (st = sweep_train_config(s, p, 0, &c, &distill))) return st;
+    if ((st = sweep_synth_params(s, p, SWEEP_SET_TRAIN, &data)) || (st = sweep_train_config(s, p, 0, &c, &distill))) return st;
     char tkey[64] = "";
     p->teacher_id[0] = 0;
     if (distill) {
@@ -157,10 +157,10 @@ fl_status sweep_point_ids(const fl_sweep *s, fl_sweep_point *p)
         fl_fx_format_str(&f, fs, sizeof fs);
         add(&b, "fx %s\n", fs);
     }
-    for (int w = 1; w <= 2; ++w) {
-        if (w == 2 && !s->mono_cfg[0]) break;
+    for (int w = SWEEP_SET_TEST; w <= SWEEP_SET_MONO; ++w) {
+        if (w == SWEEP_SET_MONO && !s->mono_cfg[0]) break;
         fl_synth_params sp;
-        if ((st = sweep_synth_params(s, p, w, &sp))) {
+        if ((st = sweep_synth_params(s, p, (sweep_set)w, &sp))) {
             free(b.s);
             return st;
         }

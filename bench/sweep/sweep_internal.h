@@ -37,9 +37,11 @@ void      sweep_base_free(fl_sweep *s);
 const fl_fx_format *sweep_base_fx(const fl_sweep *s);
 int       sweep_axis_of(const char *name);   /* -1: no such axis */
 
-/* Synth parameters of the training set (which = 0), the test set (1) or the
- * mono-exponential set (2) at the point's T, gate width and C. */
-fl_status sweep_synth_params(const fl_sweep *s, const fl_sweep_point *p, int which, fl_synth_params *out);
+/* The data sets of a point. */
+typedef enum { SWEEP_SET_TRAIN = 0, SWEEP_SET_TEST, SWEEP_SET_MONO } sweep_set;
+
+/* Synth parameters of one of a point's data sets at its T, gate width and C. */
+fl_status sweep_synth_params(const fl_sweep *s, const fl_sweep_point *p, sweep_set which, fl_synth_params *out);
 
 /* The training config of a point (is_teacher: the teacher a KD point distils
  * from); *distill = 1 for a KD student. Paths in it are not set. */
@@ -65,8 +67,15 @@ int sweep_teacher_file_ok(const fl_sweep *s, const fl_sweep_point *p);
 
 /* ---- hardware (hw.c): the one place that calls bench/hw ------------------------ */
 
+/* How much of the hardware columns a point has. */
+typedef enum {
+    SWEEP_HW_NONE = 0,     /* columns left empty (the model failed)          */
+    SWEEP_HW_TIMING,       /* timing only (a float point: no datapath to size) */
+    SWEEP_HW_ALL           /* timing, resources, device fit, memory            */
+} sweep_hw_have;
+
 typedef struct {
-    int    have;                                   /* 0: columns left empty */
+    sweep_hw_have have;
     double cycles_per_pixel;
     long long latency_cycles;
     double latency_us, pixels_per_s, frames_per_s;
