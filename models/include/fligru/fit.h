@@ -12,6 +12,14 @@
  * amplitude is refitted mono-exponentially (FL_FIT_FALLBACK). FL_FIT_MONO fits
  * (ln tau, A, B) only. FL_FIT_RLD: two equal contiguous windows after the IRF,
  * tau = W dt / ln(D0 / D1), background from the gates before the IRF.
+ * FL_FIT_PHASOR: no iteration. Per pixel the phasor at harmonic h of the laser
+ * frequency w = 2 pi / period (flimlib's GCI_Phasor, PhasorPy's
+ * phasor_from_signal): g + i s = sum (y - B) e^(i h w t) / sum (y - B), divided
+ * (as complex numbers) by the IRF's phasor, which removes the instrument: the
+ * phasor of a convolution is the product of the phasors. tau_phi and tau_mod
+ * invert the phase and the modulation for a sampled mono-exponential (the
+ * continuous tau_phi = s / (w g), tau_mod = sqrt(1/(g^2+s^2) - 1) / w are
+ * their dt -> 0 limit); both equal tau for a mono-exponential decay.
  *
  *     fl_fit_params fp = {.t = 135, .gate_ns = 0.09, .method = FL_FIT_BI,
  *                         .weighting = FL_FIT_POISSON, .background = 1};
@@ -37,7 +45,7 @@
 extern "C" {
 #endif
 
-typedef enum { FL_FIT_BI = 0, FL_FIT_MONO, FL_FIT_RLD } fl_fit_method;
+typedef enum { FL_FIT_BI = 0, FL_FIT_MONO, FL_FIT_RLD, FL_FIT_PHASOR } fl_fit_method;
 typedef enum { FL_FIT_POISSON = 0, FL_FIT_UNWEIGHTED } fl_fit_weighting;
 
 typedef struct {
@@ -48,6 +56,8 @@ typedef struct {
     int              background;  /* 1: fit a constant background B; 0: B = 0            */
     int              max_iter;    /* per LM pass; 0: 200                                */
     int              passes;      /* IRLS passes (Poisson); 0: 3                        */
+    int              harmonic;    /* phasor: harmonic of the laser frequency; 0: 1       */
+    double           period_ns;   /* phasor: laser period; 0: the window, t * gate_ns    */
 } fl_fit_params;
 
 typedef enum {
@@ -65,6 +75,11 @@ typedef struct {
     double chi2_red;       /* sum (y - m)^2 / m over gates with m > 0, / (T - params)     */
     int    iterations;     /* LM iterations, all passes                                   */
     fl_fit_outcome outcome;
+    /* FL_FIT_PHASOR (NaN for the other methods): the IRF-calibrated phasor
+     * and its two apparent lifetimes; tau1 = tau2 = tau_m = tau_phi, a = 1. */
+    double g, s;           /* at the harmonic, background subtracted                      */
+    double tau_phi;        /* ns: the sampled mono-exponential with the phasor's phase    */
+    double tau_mod;        /* ns: ... with its modulation                                 */
 } fl_fit_result;
 
 /* Range checks of p (messages name the field). */
@@ -85,7 +100,12 @@ double fl_fit_rld(const fl_fit_params *p, const float *y, const float *irf, doub
  * (NaN = failure) against truth [n][3] = tau1, tau2, a; as fl_lifetime_score. */
 fl_status fl_fit_score(const double *est, const float *truth, size_t n, fl_lifetime_report *out);
 
-const char *fl_fit_method_name(fl_fit_method m);   /* "bi", "mono", "rld" */
+/* Phasor lifetimes of one calibrated phasor (g, s) at w = 2 pi h / period:
+ * *tau_phi, *tau_mod (NaN when the phasor is outside the semicircle's reach). */
+void fl_fit_phasor_lifetimes(double g, double s, double omega_ns, double dt_ns,
+                             double *tau_phi, double *tau_mod);
+
+const char *fl_fit_method_name(fl_fit_method m);   /* "bi", "mono", "rld", "phasor" */
 int         fl_fit_method_parse(const char *s);    /* -1 when unknown     */
 const char *fl_fit_outcome_name(fl_fit_outcome o); /* "ok", "fallback", "failed" */
 
