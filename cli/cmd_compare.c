@@ -21,7 +21,9 @@ static const char *HELP =
     "fixed photon budget, and estimates their lifetimes with every network (float\n"
     "or quantised: anything fligru predict runs; C = 3 via the component formulas,\n"
     "C = 1 via a fit of the decay) and with the classical methods: the Poisson\n"
-    "reconvolution fit (\"fit\", fligru fit --method bi) and RLD (\"rld\").\n\n"
+    "reconvolution fit (\"fit\", fligru fit --method bi), RLD (\"rld\") and the\n"
+    "IRF-calibrated phasor (\"phasor\", fligru fit --method phasor: its tau_phi is\n"
+    "scored as the mean lifetime).\n\n"
     "DIR/compare.csv   one row per method and budget: failures, bias, spread of\n"
     "                  tau_m, tau1, tau2, a, and pixels/s (the only column that\n"
     "                  varies between runs and thread counts)\n"
@@ -39,7 +41,7 @@ static const char *HELP =
 
 #define MAX_MODELS  8
 #define MAX_BUDGETS 16
-#define MAX_METHODS (MAX_MODELS + 2)
+#define MAX_METHODS (MAX_MODELS + 3)
 #define BATCH       4096
 
 typedef struct {
@@ -150,7 +152,7 @@ static void method_name(const char *path, const method *m, int n, char *out, siz
     for (; b[k] && b[k] != '.' && k + 4 < len; ++k)
         out[k] = (b[k] == ',' || b[k] == ' ' || b[k] == '"' || b[k] == '\'') ? '_' : b[k];
     out[k] = '\0';
-    if (!k || !strcmp(out, "fit") || !strcmp(out, "rld")) snprintf(out, len, "net");
+    if (!k || !strcmp(out, "fit") || !strcmp(out, "rld") || !strcmp(out, "phasor")) snprintf(out, len, "net");
     int dup = 1;
     for (int i = 0; i < n; ++i)
         if (!strncmp(m[i].name, out, strlen(out))) ++dup;
@@ -425,6 +427,8 @@ int cmd_compare(int argc, char **argv)
     m[n++].fit = FL_FIT_BI;
     snprintf(m[n].name, sizeof m[n].name, "rld");
     m[n++].fit = FL_FIT_RLD;
+    snprintf(m[n].name, sizeof m[n].name, "phasor");
+    m[n++].fit = FL_FIT_PHASOR;
     if (!st) st = run(&o, m, n);
     for (int i = 0; i < n; ++i)
         if (m[i].net.ctx) m[i].net.release(m[i].net.ctx);

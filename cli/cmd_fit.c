@@ -20,17 +20,25 @@ static const char *HELP =
     "        (IRLS: the Poisson maximum-likelihood fit); a failed or negative-\n"
     "        amplitude bi-exponential is refitted mono-exponentially\n"
     "  mono  the same with one exponential\n"
-    "  rld   rapid lifetime determination: two equal windows after the IRF\n\n"
+    "  rld   rapid lifetime determination: two equal windows after the IRF\n"
+    "  phasor  g, s at the laser harmonic, calibrated with the IRF (divided by its\n"
+    "        phasor), background from the gates before the IRF; tau_phi (phase)\n"
+    "        and tau_mod (modulation) per pixel, no iteration\n\n"
     "TPSF.npy: [N,T] or [H,W,T] (counts or peak-normalised: the estimates do not\n"
     "depend on the scale). IRF.npy: [T] for every pixel, or one per pixel with the\n"
     "TPSF's shape (fligru synth's irf.npy); finite, >= 0, each row a positive sum\n"
     "(normalised here).\n"
     "DIR: tau1.npy, tau2.npy, a.npy, tau_m.npy (float32 [N] or [H,W], NaN where the\n"
     "fit failed), status.npy (uint8: 0 ok, 1 mono-exponential fallback, 2 failed);\n"
-    "for [H,W,T] also PNG maps and map.gp. All files appear or none.\n\n"
+    "for [H,W,T] also PNG maps and map.gp. phasor also writes g.npy, s.npy,\n"
+    "tau_phi.npy, tau_mod.npy and the phasor plot phasor.png (a 2-D histogram of\n"
+    "(g, s) with the universal semicircle; phasor.gp re-renders it from\n"
+    "phasor.dat); there tau1 = tau2 = tau_m = tau_phi, a = 1. All files appear or none.\n\n"
     "options:\n"
     "  --irf IRF.npy         the instrument response (required)\n"
-    "  --method M            bi (default), mono or rld\n"
+    "  --method M            bi (default), mono, rld or phasor\n"
+    "  --harmonic H          phasor: harmonic of the laser frequency (default 1)\n"
+    "  --period-ns P         phasor: laser period (default: the window, T x gate width)\n"
     "  --weighting W         poisson (default) or none (plain least squares)\n"
     "  --no-background       B = 0 instead of a fitted constant\n"
     "  --gate-width-ns G     gate width (default 0.09)\n"
@@ -44,7 +52,7 @@ typedef struct {
     int           no_plot, threads;
 } fit_opts;
 
-enum { O_IRF = 256, O_METHOD, O_WEIGHT, O_NOBG, O_GATE, O_ITER, O_NOPLOT, O_THREADS };
+enum { O_IRF = 256, O_METHOD, O_WEIGHT, O_NOBG, O_GATE, O_ITER, O_NOPLOT, O_THREADS, O_HARM, O_PERIOD };
 
 static int on_opt(void *ctx, int key, const char *arg)
 {
@@ -54,7 +62,8 @@ static int on_opt(void *ctx, int key, const char *arg)
     case 'o': o->dir = arg; return -1;
     case O_IRF: o->irf = arg; return -1;
     case O_METHOD:
-        if ((v = fl_fit_method_parse(arg)) < 0) return cli_usage_error("fit", "--method: '%s' is not bi, mono or rld", arg);
+        if ((v = fl_fit_method_parse(arg)) < 0)
+            return cli_usage_error("fit", "--method: '%s' is not bi, mono, rld or phasor", arg);
         o->fit.method = (fl_fit_method)v;
         return -1;
     case O_WEIGHT:
@@ -71,6 +80,14 @@ static int on_opt(void *ctx, int key, const char *arg)
         if (cli_parse_long(arg, 1, 100000, &v)) return cli_usage_error("fit", "--max-iter: '%s' is not 1..100000", arg);
         o->fit.max_iter = (int)v;
         return -1;
+    case O_HARM:
+        if (cli_parse_long(arg, 1, 1000, &v)) return cli_usage_error("fit", "--harmonic: '%s' is not 1..1000", arg);
+        o->fit.harmonic = (int)v;
+        return -1;
+    case O_PERIOD:
+        if (cli_parse_positive(arg, &o->fit.period_ns))
+            return cli_usage_error("fit", "--period-ns: '%s' is not a period > 0", arg);
+        return -1;
     case O_NOPLOT: o->no_plot = 1; return -1;
     case O_THREADS:
         if (cli_parse_threads(arg, &o->threads)) return cli_usage_error("fit", "--threads: '%s' is not 1..1024", arg);
@@ -86,7 +103,8 @@ static int parse_args(int argc, char **argv, fit_opts *o)
         {"method", required_argument, 0, O_METHOD}, {"weighting", required_argument, 0, O_WEIGHT},
         {"no-background", no_argument, 0, O_NOBG},  {"gate-width-ns", required_argument, 0, O_GATE},
         {"max-iter", required_argument, 0, O_ITER}, {"no-plot", no_argument, 0, O_NOPLOT},
-        {"threads", required_argument, 0, O_THREADS}, {"help", no_argument, 0, 'h'},
+        {"threads", required_argument, 0, O_THREADS}, {"harmonic", required_argument, 0, O_HARM},
+        {"period-ns", required_argument, 0, O_PERIOD}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     const cli_spec spec = {"fit", HELP, "ho:", opts, on_opt, 1, 1, "expected one TPSF.npy"};
     *o = (fit_opts){.fit = {.gate_ns = 0.09, .method = FL_FIT_BI, .weighting = FL_FIT_POISSON,
@@ -95,6 +113,8 @@ static int parse_args(int argc, char **argv, fit_opts *o)
     if (rc >= 0) return rc;
     if (!o->irf) return cli_usage_error("fit", "no IRF: --irf IRF.npy is required (fligru synth writes irf.npy)");
     if (!o->dir) return cli_usage_error("fit", "no output: -o DIR");
+    if ((o->fit.harmonic || o->fit.period_ns > 0.0) && o->fit.method != FL_FIT_PHASOR)
+        return cli_usage_error("fit", "--harmonic and --period-ns need --method phasor");
     o->in = argv[first];
     return -1;
 }
@@ -149,6 +169,106 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* ---- phasor outputs ------------------------------------------------------------ */
+
+enum { PH_G, PH_S, PH_TPHI, PH_TMOD, PH_DAT, PH_GP, PH_PNG, PH_FILES };
+static const char *const PH_NAME[PH_FILES] = {"g.npy", "s.npy", "tau_phi.npy", "tau_mod.npy",
+                                               "phasor.dat", "phasor.gp", "phasor.png"};
+#define HIST_G 220   /* bins of g over [-0.05, 1.05] and s over [-0.05, 0.6]: 0.005 wide */
+#define HIST_S 130
+
+static fl_status open_out(const char *dir, const char *name, fl_atomic *f)
+{
+    char *path = fl_path_join(dir, name);
+    fl_status st = path ? fl_atomic_open(f, path) : fl_fail(FL_E_NOMEM, "%s: out of memory", dir);
+    free(path);
+    return st;
+}
+
+/* phasor.dat: "g s count" per non-empty bin of the (g, s) histogram. */
+static fl_status write_hist(FILE *f, const fl_fit_result *r, size_t n, const char *path)
+{
+    unsigned *h = calloc((size_t)HIST_G * HIST_S, sizeof *h);
+    if (!h) return fl_fail(FL_E_NOMEM, "%s: out of memory", path);
+    for (size_t i = 0; i < n; ++i) {
+        double bg = (r[i].g + 0.05) / 0.005, bs = (r[i].s + 0.05) / 0.005;
+        if (!(bg >= 0.0 && bg < HIST_G && bs >= 0.0 && bs < HIST_S)) continue;
+        ++h[(size_t)bs * HIST_G + (size_t)bg];
+    }
+    fprintf(f, "# g s pixels: histogram of the calibrated phasors, bins 0.005 wide\n");
+    for (size_t b = 0; b < (size_t)HIST_G * HIST_S; ++b)
+        if (h[b]) fprintf(f, "%.4f %.4f %u\n", -0.05 + 0.005 * ((double)(b % HIST_G) + 0.5),
+                          -0.05 + 0.005 * ((double)(b / HIST_G) + 0.5), h[b]);
+    free(h);
+    return ferror(f) ? fl_fail(FL_E_IO, "%s: write failed", path) : FL_OK;
+}
+
+/* phasor.gp: the universal semicircle (mono-exponential decays), lifetimes
+ * marked on it at this w, and the histogram. */
+static void write_gp(FILE *f, const fit_opts *o, double omega)
+{
+    fprintf(f, "# phasor.gp - phasor plot written by fligru fit from %s\n"
+               "# Re-render: gnuplot phasor.gp (reads phasor.dat, writes phasor.png)\n"
+               "if (!exists(\"src\")) src = \"phasor.dat\"\n"
+               "if (!exists(\"out\")) out = \"phasor.png\"\n"
+               "w = %.9g   # rad/ns: harmonic %d of a %.6g ns period\n",
+            o->in, omega, o->fit.harmonic ? o->fit.harmonic : 1,
+            o->fit.period_ns > 0.0 ? o->fit.period_ns : (double)o->fit.t * o->fit.gate_ns);
+    fputs("set terminal pngcairo size 760,520 font \",10\"\n"
+          "set output out\n"
+          "set title 'phasor plot (IRF-calibrated); semicircle: mono-exponential decays' noenhanced\n"
+          "set xlabel 'g'; set ylabel 's'; set size ratio -1\n"
+          "set xrange [-0.05:1.05]; set yrange [-0.05:0.6]; set grid\n"
+          "set logscale cb; set cblabel 'pixels'\n"
+          "set palette defined (0 '#000004', 1 '#51127c', 2 '#b73779', 3 '#fc8961', 4 '#fcfdbf')\n"
+          "set parametric; set trange [0:pi]\n"
+          "gt(t) = 1/(1 + (w*t)**2); st(t) = w*t/(1 + (w*t)**2)\n"
+          "do for [tau in \"0.25 0.5 1 2 4\"] {\n"
+          "  set label tau.' ns' at 0.5 + 1.16*(gt(real(tau)) - 0.5), 1.16*st(real(tau)) center front\n"
+          "  set object circle at gt(real(tau)), st(real(tau)) size 0.006 fc rgb 'black' fs solid front\n"
+          "}\n"
+          "plot 0.5 + 0.5*cos(t), 0.5*sin(t) lc rgb '#404040' lw 1.5 title 'universal semicircle', \\\n"
+          "     src using 1:2:3 with points pt 5 ps 0.35 lc palette title 'pixels'\n",
+          f);
+}
+
+/* Every phasor file under its temporary name in ph[]; committed by the caller. */
+static fl_status write_phasor(const fit_opts *o, const fl_npy *y, const fl_fit_result *r, size_t n,
+                              fl_atomic ph[PH_FILES])
+{
+    fl_npy a = {0};
+    fl_status st = fl_npy_alloc(&a, FL_F32, y->ndim - 1, y->shape);
+    for (int q = PH_G; !st && q <= PH_TMOD; ++q) {
+        for (size_t i = 0; i < n; ++i) {
+            const double v[4] = {r[i].g, r[i].s, r[i].tau_phi, r[i].tau_mod};
+            fl_npy_f32(&a)[i] = (float)v[q];
+        }
+        if (!(st = open_out(o->dir, PH_NAME[q], &ph[q]))) st = fl_npy_write(ph[q].fp, ph[q].path, &a);
+    }
+    if (a.data) fl_npy_free(&a);
+    if (st || o->no_plot) return st;
+    double period = o->fit.period_ns > 0.0 ? o->fit.period_ns : (double)o->fit.t * o->fit.gate_ns;
+    double omega = 2.0 * 3.14159265358979323846 * (o->fit.harmonic ? o->fit.harmonic : 1) / period;
+    if (!(st = open_out(o->dir, PH_NAME[PH_DAT], &ph[PH_DAT]))) st = write_hist(ph[PH_DAT].fp, r, n, ph[PH_DAT].path);
+    if (!st && fflush(ph[PH_DAT].fp)) st = fl_fail(FL_E_IO, "%s: write failed", ph[PH_DAT].path);
+    if (!st && !(st = open_out(o->dir, PH_NAME[PH_GP], &ph[PH_GP]))) {
+        write_gp(ph[PH_GP].fp, o, omega);
+        if (fflush(ph[PH_GP].fp)) st = fl_fail(FL_E_IO, "%s: write failed", ph[PH_GP].path);
+    }
+    if (!st) st = open_out(o->dir, PH_NAME[PH_PNG], &ph[PH_PNG]);
+    if (!st && (strchr(ph[PH_DAT].tmp, '\'') || strchr(ph[PH_PNG].tmp, '\'')))
+        st = fl_fail(FL_E_INPUT, "%s: a quote in the output path cannot be passed to gnuplot", o->dir);
+    if (!st) {
+        size_t len = strlen(ph[PH_DAT].tmp) + strlen(ph[PH_PNG].tmp) + 32;
+        char *vars = malloc(len);
+        if (!vars) return fl_fail(FL_E_NOMEM, "%s: out of memory", o->dir);
+        snprintf(vars, len, "src='%s'; out='%s'", ph[PH_DAT].tmp, ph[PH_PNG].tmp);
+        st = cli_gnuplot(vars, ph[PH_GP].tmp, ph[PH_PNG].path);
+        free(vars);
+    }
+    return st;
+}
+
 static fl_status run(fit_opts *o, const fl_npy *y, const fl_npy *irf)
 {
     size_t stride = 0;
@@ -170,11 +290,21 @@ static fl_status run(fit_opts *o, const fl_npy *y, const fl_npy *irf)
         status[i] = (unsigned char)r[i].outcome;
         ++count[r[i].outcome];
     }
+    /* Phasor files are staged first and committed only once the lifetimes
+     * are: all files appear or none. */
+    fl_atomic ph[PH_FILES];
+    memset(ph, 0, sizeof ph);
+    if (!st && o->fit.method == FL_FIT_PHASOR) st = fl_mkdir_p(o->dir);
+    if (!st && o->fit.method == FL_FIT_PHASOR) st = write_phasor(o, y, r, n, ph);
     if (!st) {
         cli_lifetime_out out = {.dir = o->dir, .sample_axes = y->ndim - 1, .shape = y->shape, .n = n,
                                 .est = est, .status = status, .plot = !o->no_plot, .source = o->in};
         st = cli_write_lifetimes(&out);
     }
+    for (int k = 0; k < PH_FILES && !st; ++k)
+        if (ph[k].fp) st = fl_atomic_commit(&ph[k]);
+    for (int k = 0; k < PH_FILES; ++k)
+        if (ph[k].tmp) fl_atomic_abort(&ph[k]);
     if (!st)
         printf("fit: %s (%s): %zu pixels: %zu ok, %zu mono fallback, %zu failed (%.2f%%) in %.3f s "
                "(%.0f pixels/s, %d threads)\n",

@@ -4,10 +4,12 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fligru/fit.h"
+#include "fligru/npy.h"
 #include "fligru/synth.h"
 #include "testutil.h"
 
@@ -162,4 +164,69 @@ Test(fit_phasor, failures_are_flagged_and_threads_do_not_matter)
     cr_expect_eq(a[8].outcome, FL_FIT_OK);
     cr_expect(fl_fit_method_parse("phasor") == FL_FIT_PHASOR);
     free(x); free(irf); free(a); free(b);
+}
+
+/* ---- fligru fit --method phasor ----------------------------------------------- */
+
+static char *path_in(const char *dir, const char *name)
+{
+    char *p = malloc(strlen(dir) + strlen(name) + 2);
+    sprintf(p, "%s/%s", dir, name);
+    return p;
+}
+
+static fl_npy load_npy(const char *dir, const char *name)
+{
+    char *p = path_in(dir, name);
+    fl_npy a;
+    cr_assert_eq(fl_npy_load(p, &a), FL_OK, "%s", fl_error());
+    free(p);
+    return a;
+}
+
+Test(fit_phasor, cli_writes_lifetimes_phasors_and_the_plot, .timeout = 60)
+{
+    char *dir = tu_tmpdir("phasor-cli"), *data = path_in(dir, "d"), *out = path_in(dir, "f");
+    char *cfg = tu_write_file(dir, "s.yaml", "samples: 300\ndecay: {model: mono, tau1_ns: [0.3, 1.5]}\n"
+                                             "noise: {enabled: false}\n");
+    cr_assert_eq(tu_run_cli(NULL, NULL, "synth", cfg, "-o", data, NULL), 0);
+    char *tpsf = path_in(data, "tpsf.npy"), *irf = path_in(data, "irf.npy"), *so = NULL, *se = NULL;
+    int rc = tu_run_cli(&so, &se, "fit", tpsf, "--irf", irf, "--method", "phasor", "-o", out, NULL);
+    cr_assert_eq(rc, 0, "%s", se);
+    cr_expect(strstr(so, "(phasor): 300 pixels: 300 ok") != NULL, "%s", so);
+    fl_npy par = load_npy(data, "params.npy"), tp = load_npy(out, "tau_phi.npy"), tm = load_npy(out, "tau_m.npy");
+    fl_npy g = load_npy(out, "g.npy"), st = load_npy(out, "status.npy");
+    for (int i = 0; i < 300; ++i) {
+        double tau = fl_npy_f32(&par)[3 * i];
+        cr_expect(fabs(fl_npy_f32(&tp)[i] / tau - 1) < NOISELESS_REL_TOL, "pixel %d", i);
+        cr_expect_eq(fl_npy_f32(&tm)[i], fl_npy_f32(&tp)[i]);
+        cr_expect(fl_npy_f32(&g)[i] > 0 && fl_npy_f32(&g)[i] < 1);
+        cr_expect_eq(((unsigned char *)st.data)[i], 0);
+    }
+    size_t len = 0;
+    char *png = path_in(out, "phasor.png");
+    unsigned char *b = tu_read_all(png, &len);
+    cr_expect(b && len > 1000 && memcmp(b, "\x89PNG", 4) == 0);
+    cr_expect_eq(tu_count_tmp(out), 0);
+    fl_npy_free(&par); fl_npy_free(&tp); fl_npy_free(&tm); fl_npy_free(&g); fl_npy_free(&st);
+    free(b); free(png); free(so); free(se);
+
+    /* phasor options without the phasor, and a bad harmonic: usage errors */
+    cr_expect_eq(tu_run_cli(NULL, NULL, "fit", tpsf, "--irf", irf, "--harmonic", "2", "-o", out, NULL), 2);
+    cr_expect_eq(tu_run_cli(NULL, NULL, "fit", tpsf, "--irf", irf, "--method", "phasor", "--harmonic", "0", "-o",
+                            out, NULL), 2);
+    free(tpsf); free(irf); free(cfg); free(data); free(out); free(dir);
+}
+
+Test(fit_phasor, compare_has_a_phasor_row, .timeout = 60)
+{
+    char *dir = tu_tmpdir("phasor-cmp"), *out = path_in(dir, "c"), *se = NULL;
+    int rc = tu_run_cli(NULL, &se, "compare", "--samples", "100", "--photons", "50,1000", "-o", out, "--no-plot",
+                        NULL);
+    cr_assert_eq(rc, 0, "%s", se);
+    char *csv = path_in(out, "compare.csv");
+    size_t len;
+    char *text = (char *)tu_read_all(csv, &len);
+    cr_expect(strstr(text, "\nphasor,50,100,") && strstr(text, "\nphasor,1000,100,"), "%s", text);
+    free(text); free(csv); free(se); free(out); free(dir);
 }
