@@ -508,3 +508,104 @@ Test(train, qat_agrees_with_fx_ptq)
     fl_s2s_free(&m);
     fl_s2s_free(&q);
 }
+
+/* ---- initialisation and warm-up (issue 17) ------------------------------------------- */
+
+/* Keras's initialisation: orthonormal columns in every weight_hh, zero biases, input,
+ * dense and bridge weights inside the Glorot bound; chrono adds b_z = log(U(1, T-1)). */
+static void check_keras_init(const fl_s2s_config *c, int chrono_t)
+{
+    fl_s2s m, m2;
+    cr_assert(eq(int, fl_s2s_init(&m, c), FL_OK));
+    cr_assert(eq(int, fl_s2s_init(&m2, c), FL_OK));
+    cr_assert(eq(int, fl_train_init_keras(&m, 11, chrono_t), FL_OK));
+    cr_assert(eq(int, fl_train_init_keras(&m2, 11, chrono_t), FL_OK));
+    cr_assert(eq(int, memcmp(m.params, m2.params, m.n_params * sizeof(float)), 0), "not deterministic");
+    for (int pass = 0; pass < 2; ++pass)
+        for (int l = 0; l < c->layers; ++l) {
+            const fl_gru_layer *g = pass ? &m.dec[l] : &m.enc[l];
+            const size_t H = (size_t)g->hidden, h3 = 3 * H;
+            for (size_t a = 0; a < H; ++a)
+                for (size_t b = 0; b < H; ++b) {
+                    double d = 0.0;
+                    for (size_t i = 0; i < h3; ++i) d += (double)g->w_hh[i * H + a] * g->w_hh[i * H + b];
+                    cr_assert(fabs(d - (a == b)) < 1e-5, "layer %d: column %zu . %zu = %g", l, a, b, d);
+                }
+            const double lim = sqrt(6.0 / (double)(h3 + (size_t)g->input));
+            for (size_t i = 0; i < h3 * (size_t)g->input; ++i) cr_assert(fabsf(g->w_ih[i]) <= lim);
+            const size_t oz = c->order == FL_GATES_RZN ? H : 0;
+            for (size_t j = 0; j < h3; ++j) {
+                float b = g->b_ih[j];
+                if (chrono_t && j >= oz && j < oz + H)
+                    cr_assert(b >= 0.0f && b <= (float)log(chrono_t - 1.0), "b_z %g", b);
+                else
+                    cr_assert(eq(flt, b, 0.0f));
+                if (g->b_hh) cr_assert(eq(flt, g->b_hh[j], 0.0f));
+            }
+        }
+    const double lim = sqrt(6.0 / (double)(c->outputs + c->dec_hidden));
+    for (size_t i = 0; i < (size_t)(c->outputs * c->dec_hidden); ++i) cr_assert(fabsf(m.dense_w[i]) <= lim);
+    for (int k = 0; k < c->outputs; ++k) cr_assert(eq(flt, m.dense_b[k], 0.0f));
+    fl_s2s_free(&m);
+    fl_s2s_free(&m2);
+}
+
+Test(train, keras_and_chrono_initialisation)
+{
+    fl_s2s_config s = fl_s2s_config_student(16), t = fl_s2s_config_teacher();
+    check_keras_init(&s, 0);
+    check_keras_init(&s, 135);
+    t.enc_hidden = 24;          /* bridges, two layers, reset-after, Keras's gate order */
+    t.dec_hidden = 12;
+    t.order = FL_GATES_ZRN;
+    check_keras_init(&t, 40);
+}
+
+Test(train, warmup_ramps_linearly_then_holds)
+{
+    cr_assert(eq(dbl, fl_train_warmup_lr(1e-2, 1, 0), 1e-2));
+    cr_assert(eq(dbl, fl_train_warmup_lr(1e-2, 1, 4), 1e-2 / 4));
+    cr_assert(eq(dbl, fl_train_warmup_lr(1e-2, 3, 4), 1e-2 * 3 / 4));
+    cr_assert(eq(dbl, fl_train_warmup_lr(1e-2, 4, 4), 1e-2));
+    cr_assert(eq(dbl, fl_train_warmup_lr(1e-2, 100, 4), 1e-2));
+}
+
+Test(train, config_reads_init_and_warmup)
+{
+    char *d = tu_tmpdir("train-init");
+    char *p = cfg_file(d, "model:\n  kind: teacher\n  init: chrono\ntrain:\n  warmup_epochs: 0.5\n");
+    fl_train_config c;
+    cr_assert(eq(int, fl_train_config_from_yaml(p, 0, &c), FL_OK), "%s", fl_error());
+    cr_assert(eq(int, c.init, FL_INIT_CHRONO));
+    cr_assert(eq(dbl, c.warmup_epochs, 0.5));
+    cr_assert(eq(int, c.model.layers, 2), "init must not reset the kind's defaults");
+    fl_train_config_default(&c);
+    cr_assert(eq(int, c.init, FL_INIT_LEGACY), "the committed models were made with legacy");
+    cr_assert(eq(dbl, c.warmup_epochs, 0.0));
+    free(p);
+    free(d);
+    bad_config("model:\n  init: xavier\n", 0, "model.init");
+    bad_config("train:\n  warmup_epochs: -1\n", 0, "train.warmup_epochs");
+}
+
+Test(train, large_batch_configs_select_chrono_and_the_committed_ones_legacy)
+{
+    static const char *const chrono[] = {"train-teacher-b1024.yaml", "train-student-b1024.yaml"};
+    static const char *const legacy[] = {"train-teacher.yaml", "train-student.yaml", "train-tiny.yaml"};
+    fl_train_config c;
+    char p[4096];
+    for (size_t i = 0; i < 2; ++i) {
+        snprintf(p, sizeof p, "%s/configs/%s", FLIGRU_SOURCE_DIR, chrono[i]);
+        cr_assert(eq(int, fl_train_config_from_yaml(p, 0, &c), FL_OK), "%s", fl_error());
+        cr_assert(eq(int, c.init, FL_INIT_CHRONO), "%s", chrono[i]);
+        cr_assert(eq(sz, c.batch, 1024));
+    }
+    for (size_t i = 0; i < 3; ++i) {
+        snprintf(p, sizeof p, "%s/configs/%s", FLIGRU_SOURCE_DIR, legacy[i]);
+        cr_assert(eq(int, fl_train_config_from_yaml(p, 0, &c), FL_OK), "%s", fl_error());
+        cr_assert(eq(int, c.init, FL_INIT_LEGACY), "%s made a committed model or test", legacy[i]);
+        cr_assert(eq(dbl, c.warmup_epochs, 0.0));
+    }
+    cr_assert(eq(int, fl_train_config_from_yaml(FLIGRU_SOURCE_DIR "/configs/distill-student.yaml", 1, &c), FL_OK));
+    cr_assert(eq(int, c.init, FL_INIT_LEGACY));
+}

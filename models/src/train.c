@@ -42,6 +42,7 @@ typedef struct {
     size_t *val_rows, n_val;
     size_t *perm;                       /* this epoch's order of train_rows        */
     size_t T, TC, B;
+    int64_t warmup;                     /* Adam steps of the lr warm-up; 0: none   */
     fl_s2s m;                           /* float master weights                    */
     fl_s2s q;                           /* fake-quantised copy (QAT weights)       */
     int has_q;
@@ -212,7 +213,12 @@ static fl_status setup_model(run *R)
             return fl_fail(FL_E_INPUT, "%s: model.outputs = %d, but the data (%s) has C = %zu channels",
                            c->config, c->model.outputs, R->data.where, R->data.C);
         if ((st = fl_s2s_init(&R->m, &c->model))) return st;
-        fl_s2s_init_random(&R->m, c->seed);
+        if (c->init != FL_INIT_LEGACY) {
+            int chrono = c->init == FL_INIT_CHRONO ? (int)R->T : 0;
+            if ((st = fl_train_init_keras(&R->m, c->seed, chrono))) return st;
+        } else {
+            fl_s2s_init_random(&R->m, c->seed);
+        }
         if ((st = fl_tstate_init(&R->s, R->m.n_params, c->adam.lr, c->restore_best))) return st;
     }
     if (c->qat && (c->qat_p.weight_bits > 0 || c->qat_p.bias_bits > 0)) {
@@ -262,6 +268,7 @@ static fl_status setup_buffers(run *R)
     size_t most = R->n_train > R->n_val ? R->n_train : R->n_val;
     R->B = R->c->batch < most ? R->c->batch : most;
     const size_t B = R->B, TC = R->TC, P = R->m.n_params;
+    R->warmup = (int64_t)ceil(R->c->warmup_epochs * (double)((R->n_train + B - 1) / B));
     fl_status st = fl_s2s_tape_new(&R->m, B, (int)R->T, &R->tape);
     if (st) return st;
     R->xb = malloc(B * R->T * sizeof(float));
@@ -292,6 +299,11 @@ static const char *loss_name(fl_loss_kind k)
     return k == FL_LOSS_MSE ? "mse" : k == FL_LOSS_MAE ? "mae" : "mixed";
 }
 
+static const char *init_name(fl_init_kind k)
+{
+    return k == FL_INIT_KERAS ? "keras" : k == FL_INIT_CHRONO ? "chrono" : "legacy";
+}
+
 /* Provenance: nothing that depends on the thread count or the clock. */
 static fl_status setup_meta(run *R)
 {
@@ -316,6 +328,9 @@ static fl_status setup_meta(run *R)
     if (c->loss.kind == FL_LOSS_MIXED) fl_tmeta_set(t, "loss", "mixed (mse + %g mae)", c->loss.mae_weight);
     else fl_tmeta_set(t, "loss", "%s", loss_name(c->loss.kind));
     fl_tmeta_set(t, "batch", "%zu", c->batch);
+    /* Only when not the default, so that legacy runs keep their bytes. */
+    if (c->init != FL_INIT_LEGACY) fl_tmeta_set(t, "init", "%s", init_name(c->init));
+    if (c->warmup_epochs > 0) fl_tmeta_set(t, "warmup_epochs", "%g", c->warmup_epochs);
     const fl_qat_params *q = &c->qat_p;
     if (c->qat)
         fl_tmeta_set(t, "qat", "weights=%d %s bias=Q%d.%d state=Q%d.%d act=Q%d.%d", q->weight_bits,
@@ -400,7 +415,7 @@ static fl_status train_batch(run *R, const size_t *rows, size_t nb, double *loss
                        "lower train.lr or set train.clip_norm", R->c->config,
                        (long long)R->s.step + 1, *loss, norm);
     fl_adam_params ap = R->c->adam;
-    ap.lr = R->s.lr;
+    ap.lr = fl_train_warmup_lr(R->s.lr, R->s.step + 1, R->warmup);
     fl_adam_step(&ap, ++R->s.step, R->m.n_params, R->m.params, R->grad, R->s.m, R->s.v);
     return FL_OK;
 }
@@ -523,11 +538,13 @@ static void header(const run *R)
     if (R->prog == FL_PROGRESS_QUIET) return;
     const fl_s2s_config *m = &R->c->model;
     fprintf(stderr, "%s: %zu train + %zu val samples, T=%zu C=%zu; %d-layer %dx%d reset-%s "
-            "(%zu parameters); batch %zu, loss %s%s; %d threads\n",
+            "(%zu parameters, init %s); batch %zu, loss %s%s; %d threads\n",
             R->o->teacher ? "distill" : "train", R->n_train, R->n_val, R->T, R->data.C, m->layers,
             m->enc_hidden, m->dec_hidden, m->reset == FL_RESET_AFTER ? "after" : "before",
-            R->m.n_params, R->c->batch, loss_name(R->c->loss.kind), R->c->qat ? ", QAT" : "",
-            fl_get_threads());
+            R->m.n_params, init_name(R->c->init), R->c->batch, loss_name(R->c->loss.kind),
+            R->c->qat ? ", QAT" : "", fl_get_threads());
+    if (R->warmup)
+        fprintf(stderr, "lr warm-up: %lld steps (%g epochs)\n", (long long)R->warmup, R->c->warmup_epochs);
     if (R->o->resume)
         fprintf(stderr, "resuming %s after epoch %d (lr %.3g)\n", R->o->resume, R->s.epoch, R->s.lr);
 }

@@ -116,7 +116,8 @@ static fl_status read_data(const fl_yaml *y, const fl_yaml_node *m, const char *
 static fl_status read_model(const fl_yaml *y, const fl_yaml_node *m, fl_train_config *c)
 {
     static const char *const known[] = {"kind", "hidden", "enc_hidden", "dec_hidden", "layers",
-                                        "reset", "activation", "gate_order", "outputs", NULL};
+                                        "reset", "activation", "gate_order", "outputs", "init", NULL};
+    static const char *const inits[] = {"legacy", "keras", "chrono", NULL};
     static const char *const kinds[] = {"student", "teacher", NULL};
     static const char *const resets[] = {"after", "before", NULL};
     static const char *const acts[] = {"sigmoid", "hard_sigmoid", NULL};
@@ -133,8 +134,9 @@ static fl_status read_model(const fl_yaml *y, const fl_yaml_node *m, fl_train_co
     const fl_yaml_node *e = fl_yaml_get(y, m, "enc_hidden"), *d = fl_yaml_get(y, m, "dec_hidden");
     if (fl_yaml_get(y, m, "hidden") && (e || d))
         return fl_yaml_fail(y, e ? e : d, "give either hidden or enc_hidden/dec_hidden");
-    int reset = (int)s->reset, act = (int)s->act, order = (int)s->order;
-    if ((st = fl_yaml_get_int(y, m, "enc_hidden", &s->enc_hidden, 1, MAX_HIDDEN)) ||
+    int reset = (int)s->reset, act = (int)s->act, order = (int)s->order, init = (int)c->init;
+    if ((st = fl_yaml_get_enum(y, m, "init", inits, &init)) ||
+        (st = fl_yaml_get_int(y, m, "enc_hidden", &s->enc_hidden, 1, MAX_HIDDEN)) ||
         (st = fl_yaml_get_int(y, m, "dec_hidden", &s->dec_hidden, 1, MAX_HIDDEN)) ||
         (st = fl_yaml_get_int(y, m, "layers", &s->layers, 1, FL_S2S_MAX_LAYERS)) ||
         (st = fl_yaml_get_enum(y, m, "reset", resets, &reset)) ||
@@ -142,6 +144,7 @@ static fl_status read_model(const fl_yaml *y, const fl_yaml_node *m, fl_train_co
         (st = fl_yaml_get_enum(y, m, "gate_order", orders, &order)) ||
         (st = fl_yaml_get_int(y, m, "outputs", &s->outputs, 1, 64)))
         return st;
+    c->init = (fl_init_kind)init;
     s->reset = (fl_reset)reset;
     s->act = (fl_recur_act)act;
     s->order = (fl_gate_order)order;
@@ -215,8 +218,8 @@ static fl_status read_loss(const fl_yaml *y, const fl_yaml_node *m, fl_train_con
 static fl_status read_train(const fl_yaml *y, const fl_yaml_node *m, fl_train_config *c)
 {
     static const char *const known[] = {"epochs", "batch", "lr", "loss", "mae_weight", "clip_norm",
-                                        "min_delta", "time_limit_s", "adam", "plateau",
-                                        "early_stop", NULL};
+                                        "min_delta", "time_limit_s", "warmup_epochs", "adam",
+                                        "plateau", "early_stop", NULL};
     fl_status st;
     int64_t batch = (int64_t)c->batch;
     if ((st = fl_yaml_check_known(y, m, known)) ||
@@ -226,6 +229,7 @@ static fl_status read_train(const fl_yaml *y, const fl_yaml_node *m, fl_train_co
         (st = fl_yaml_get_f64(y, m, "clip_norm", &c->clip_norm, 0.0, 1e12)) ||
         (st = fl_yaml_get_f64(y, m, "min_delta", &c->min_delta, 0.0, 1e12)) ||
         (st = fl_yaml_get_f64(y, m, "time_limit_s", &c->time_limit_s, 0.0, 1e9)) ||
+        (st = fl_yaml_get_f64(y, m, "warmup_epochs", &c->warmup_epochs, 0.0, 1e6)) ||
         (st = section(y, m, "adam", read_adam, c)) || (st = section(y, m, "plateau", read_plateau, c)) ||
         (st = section(y, m, "early_stop", read_early, c)))
         return st;

@@ -28,6 +28,12 @@ void fl_adam_step(const fl_adam_params *p, int64_t step, size_t n, float *w, con
     }
 }
 
+double fl_train_warmup_lr(double lr, int64_t step, int64_t warmup)
+{
+    if (warmup <= 0 || step >= warmup) return lr;
+    return lr * (double)(step > 0 ? step : 1) / (double)warmup;
+}
+
 /* ---- losses -------------------------------------------------------------------- */
 
 double fl_loss_eval(const fl_loss_params *p, const float *y, const float *target, size_t n,
@@ -205,6 +211,74 @@ void fl_fake_quant_model(const fl_s2s *src, const fl_qat_params *q, fl_s2s *dst)
     size_t n = fl_train_param_tensors(src, t, sizeof t / sizeof t[0]);
     for (size_t i = 0; i < n; ++i)
         quant_tensor(src->params + t[i].offset, &t[i], q, dst->params + t[i].offset);
+}
+
+/* ---- Keras-style initialisation ---------------------------------------------------- */
+
+/* Its own Philox stream, disjoint from the shuffles' and from fl_synth's. */
+#define STREAM_INIT (UINT64_C(0x494E) << 48)
+
+/* U(-a, a) with a = sqrt(6 / (fan_in + fan_out)): Keras's glorot_uniform. */
+static void glorot(float *w, size_t rows, size_t cols, fl_rng *r)
+{
+    const double a = sqrt(6.0 / (double)(rows + cols));
+    for (size_t i = 0; i < rows * cols; ++i) w[i] = (float)fl_rng_range(r, -a, a);
+}
+
+/* w [rows, cols], rows >= cols: orthonormal columns, from a Gaussian matrix by
+ * modified Gram-Schmidt in double (= QR with R's diagonal made positive, which is
+ * Keras's Orthogonal: q * sign(diag(r))). scratch holds rows * cols doubles. A
+ * column that Gram-Schmidt cancels (probability 0 for a Gaussian) is redrawn. */
+static void orthogonal(float *w, size_t rows, size_t cols, fl_rng *r, double *a)
+{
+    for (size_t j = 0; j < cols; ++j) {
+        double norm = 0.0;
+        do {
+            for (size_t i = 0; i < rows; ++i) a[i * cols + j] = fl_rng_normal(r);
+            for (size_t k = 0; k < j; ++k) {
+                double d = 0.0;
+                for (size_t i = 0; i < rows; ++i) d += a[i * cols + k] * a[i * cols + j];
+                for (size_t i = 0; i < rows; ++i) a[i * cols + j] -= d * a[i * cols + k];
+            }
+            norm = 0.0;
+            for (size_t i = 0; i < rows; ++i) norm += a[i * cols + j] * a[i * cols + j];
+            norm = sqrt(norm);
+        } while (!(norm > 1e-6));
+        for (size_t i = 0; i < rows; ++i) a[i * cols + j] /= norm;
+    }
+    for (size_t i = 0; i < rows * cols; ++i) w[i] = (float)a[i];
+}
+
+fl_status fl_train_init_keras(fl_s2s *m, uint64_t seed, int chrono_t)
+{
+    const fl_s2s_config *c = &m->cfg;
+    const int Hm = c->enc_hidden > c->dec_hidden ? c->enc_hidden : c->dec_hidden;
+    double *a = malloc(3 * (size_t)Hm * (size_t)Hm * sizeof *a);
+    if (!a) return fl_fail(FL_E_NOMEM, "init: out of memory (hidden %d)", Hm);
+    fl_rng r;
+    fl_rng_init(&r, seed, STREAM_INIT);
+    memset(m->params, 0, m->n_params * sizeof *m->params);   /* every bias 0 */
+    for (int pass = 0; pass < 2; ++pass)
+        for (int l = 0; l < c->layers; ++l) {
+            const fl_gru_layer *g = pass ? &m->dec[l] : &m->enc[l];
+            const size_t h3 = 3 * (size_t)g->hidden;
+            /* PyTorch layout [3H, in] is Keras's kernel [in, 3H] transposed: the same
+             * fans. The recurrent [3H, H] has orthonormal columns, i.e. Keras's
+             * [H, 3H] recurrent kernel has orthonormal rows. */
+            glorot(g->w_ih, h3, (size_t)g->input, &r);
+            orthogonal(g->w_hh, h3, (size_t)g->hidden, &r, a);
+            /* Chrono (Tallec & Ollivier 2018): b_z = log(U(1, T-1)), so unit j keeps
+             * its state for ~1 + e^b_z steps, a spread of time scales up to T. */
+            const size_t oz = c->order == FL_GATES_RZN ? (size_t)g->hidden : 0;
+            for (int j = 0; chrono_t > 2 && j < g->hidden; ++j)
+                g->b_ih[oz + (size_t)j] = (float)log(fl_rng_range(&r, 1.0, (double)chrono_t - 1.0));
+        }
+    const size_t E = (size_t)c->enc_hidden, D = (size_t)c->dec_hidden;
+    for (int l = 0; l < c->layers; ++l)
+        if (m->bridge_w[l]) glorot(m->bridge_w[l], D, E, &r);
+    glorot(m->dense_w, (size_t)c->outputs, D, &r);
+    free(a);
+    return FL_OK;
 }
 
 /* ---- SHA-256 (FIPS 180-4) ----------------------------------------------------- */

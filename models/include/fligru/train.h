@@ -65,6 +65,12 @@ typedef enum { FL_TEACHER_CACHE_AUTO = 0, FL_TEACHER_CACHE_ON, FL_TEACHER_CACHE_
 
 typedef enum { FL_QAT_PER_TENSOR = 0, FL_QAT_PER_ROW = 1 } fl_qat_scale;
 
+/* Initial weights (`model.init`): legacy is fl_s2s_init_random (PyTorch's
+ * U(-1/sqrt(H), 1/sqrt(H)) everywhere, biases included); keras is what a Keras GRU
+ * starts from: Glorot-uniform input kernels, orthogonal recurrent kernels, zero
+ * biases, Glorot-uniform dense and bridge weights (fl_train_init_keras). */
+typedef enum { FL_INIT_LEGACY = 0, FL_INIT_KERAS = 1, FL_INIT_CHRONO = 2 } fl_init_kind;
+
 /* What the QAT forward pass quantises. Weight matrices and biases follow the PTQ of
  * `fligru quantize` (docs/fixed-point.md §2.1), so that quantising the trained
  * weights there reproduces the weights the QAT forward pass ran on. */
@@ -87,6 +93,7 @@ typedef struct {
     size_t   limit;                          /* use the first N samples; 0: all     */
 
     fl_s2s_config model;                     /* input is always 1                  */
+    fl_init_kind init;                       /* model.init (fresh runs only)        */
 
     int      epochs;
     size_t   batch;
@@ -99,6 +106,7 @@ typedef struct {
     int      early_patience;                 /* 0: never stop early                 */
     int      restore_best;
     double   time_limit_s;                   /* stop after the epoch passing it; 0: none */
+    double   warmup_epochs;                  /* linear lr ramp over this many epochs' steps; 0: none */
 
     int      qat;                            /* 1: the qat block is on              */
     fl_qat_params qat_p;
@@ -196,6 +204,16 @@ size_t fl_train_param_tensors(const fl_s2s *m, fl_param_tensor *out, size_t max)
 /* dst->params := src->params with the weight matrices and biases fake-quantised as q
  * says (same config; the state/activation settings of q are not used here). */
 void fl_fake_quant_model(const fl_s2s *src, const fl_qat_params *q, fl_s2s *dst);
+
+/* Keras's initialisation of m's tensors (fl_init_kind), deterministic for a seed:
+ * weight_ih and the dense / bridge weights U(-a, a), a = sqrt(6 / (fan_in +
+ * fan_out)); weight_hh [3H, H] with orthonormal columns (a Gaussian matrix through
+ * Gram-Schmidt); every bias 0. Fails only when out of memory. */
+fl_status fl_train_init_keras(fl_s2s *m, uint64_t seed, int chrono_t);
+
+/* The rate of Adam step `step` (1-based) under a linear warm-up of `warmup` steps:
+ * lr * min(1, step / warmup); warmup 0: lr. */
+double fl_train_warmup_lr(double lr, int64_t step, int64_t warmup);
 
 /* Lower-case hex SHA-256 of a file (provenance of the config). */
 fl_status fl_train_sha256_file(const char *path, char hex[65]);
