@@ -452,3 +452,25 @@ Test(synth_instrument, bad_measured_irfs_name_the_file)
     expect_rejected("zero", cfg, WANT("m.npy", "sums to 0"));
     free(npy); free(dir);
 }
+
+/* A single measurement saved as [1,T] is every pixel's IRF, as [T] is. */
+Test(synth_instrument, one_row_measured_irf_is_shared)
+{
+    char *dir = tu_tmpdir("instr-1row");
+    double g[T135];
+    fl_synth_irf_emg(2.0, 0.3, 0.2, DT, T135, g);
+    float v[T135];
+    for (int t = 0; t < T135; ++t) v[t] = (float)g[t];
+    char *a = tu_write_file(dir, "a.npy", ""), *b = tu_write_file(dir, "b.npy", "");
+    size_t s1[1] = {T135}, s2[2] = {1, T135};
+    save_f32(a, 1, s1, v);
+    save_f32(b, 2, s2, v);
+    const char *fmt = "samples: 50\nirf:\n  kind: file\n  file: %s\n  shift_jitter_ns: 0.1\n";
+    char ca[4300], cb[4300];
+    snprintf(ca, sizeof ca, fmt, "a.npy");
+    snprintf(cb, sizeof cb, fmt, "b.npy");
+    char *oa = synth_cli(dir, "a.yaml", ca, "oa", "2");
+    char *ob = synth_cli(dir, "b.yaml", cb, "ob", "1");
+    expect_same_dirs(oa, ob);
+    free(oa); free(ob); free(a); free(b); free(dir);
+}

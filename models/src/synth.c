@@ -49,7 +49,7 @@ static fl_status check_irf_rows(const fl_synth *s)
     return FL_OK;
 }
 
-/* Accepts [T] (shared), [N,T] (per sample) and, in image mode, [H,W,T]. */
+/* Accepts [T] or [1,T] (shared), [N,T] (per sample) and, in image mode, [H,W,T]. */
 static fl_status load_irf_file(fl_synth *s)
 {
     fl_status st = fl_npy_load_f32(s->p.irf_file, &s->irf);
@@ -57,7 +57,7 @@ static fl_status load_irf_file(fl_synth *s)
     const fl_npy *a = &s->irf;
     size_t T = (size_t)s->p.gates;
     int ok = a->ndim >= 1 && a->shape[a->ndim - 1] == T;
-    if (ok && a->ndim == 1) s->irf_rows = 1;
+    if (ok && (a->ndim == 1 || (a->ndim == 2 && a->shape[0] == 1))) s->irf_rows = 1;   /* one measurement */
     else if (ok && a->ndim == 2 && a->shape[0] == s->n) s->irf_rows = s->n;
     else if (ok && a->ndim == 3 && s->mask && a->shape[0] == s->h && a->shape[1] == s->w) s->irf_rows = s->n;
     else ok = 0;
@@ -65,10 +65,10 @@ static fl_status load_irf_file(fl_synth *s)
         char shape[96];
         fl_npy_shape_str(a, shape, sizeof shape);
         if (s->mask)
-            return fl_fail(FL_E_INPUT, "%s: irf shape %s: expected [%zu], [%zu,%zu] or [%zu,%zu,%zu]",
-                           s->p.irf_file, shape, T, s->n, T, s->h, s->w, T);
-        return fl_fail(FL_E_INPUT, "%s: irf shape %s: expected [%zu] or [%zu,%zu]",
-                       s->p.irf_file, shape, T, s->n, T);
+            return fl_fail(FL_E_INPUT, "%s: irf shape %s: expected [%zu], [1,%zu], [%zu,%zu] or [%zu,%zu,%zu]",
+                           s->p.irf_file, shape, T, T, s->n, T, s->h, s->w, T);
+        return fl_fail(FL_E_INPUT, "%s: irf shape %s: expected [%zu], [1,%zu] or [%zu,%zu]",
+                       s->p.irf_file, shape, T, T, s->n, T);
     }
     return check_irf_rows(s);
 }
