@@ -11,11 +11,21 @@ hard sigmoid, Keras's z,r,n), with the parameter names of fligru's model files
      (--arch, --export): "a model made in PyTorch loads in fligru";
   2. runs both on the same input (--input X.npy, or synthetic decays) through
      `fligru predict` and reports the largest |difference| (must be < 1e-4);
-  3. with --bench: sequences/s of inference at T=135, batch 1024, PyTorch CPU
-     with torch.set_num_threads(2) against `fligru predict --threads 2`, and
-     PyTorch's training samples/s (forward + backward + Adam step) against
-     fligru's when a figure is available (--ours-figures FILE, or the output of
-     the bench binary build/bench_infer when it exists).
+  3. with --bench: the fair speed comparison, both sides in this one run, one
+     after the other, never at the same time, on the same data (`fligru synth
+     configs/synth-default.yaml`), the same batch and the same thread count (the
+     cores available to this process, or --threads): training samples/s (forward
+     + backward + Adam) at batch 32, 256, 1024 and inference sequences/s at batch
+     1024, for the 32-unit student and the 2x128 teacher. fligru runs with
+     OMP_NUM_THREADS = N and OPENBLAS_NUM_THREADS = 1 (it calls OpenBLAS
+     single-threaded inside its OpenMP chunks); PyTorch runs in a child process,
+     twice: torch.set_num_threads(N) with OPENBLAS_NUM_THREADS = 1, and one torch
+     thread with OPENBLAS_NUM_THREADS = N; the better of the two is its figure.
+     The peer is nn.GRU. nn.GRU has only reset-after gates, so the student peer
+     is the 32-unit reset-after student (6,819 parameters), measured against
+     fligru's same reset-after model; fligru's real reset-before student
+     (6,627 parameters, two recurrent GEMMs per step) is reported beside it.
+     --custom-cell also times the hand-written reset-before cell in PyTorch.
 
 Run with Debian's interpreter (scripts/install-peer.sh installs python3-torch):
 
@@ -263,56 +273,135 @@ def run_ours(cli, model, x_path, out_path, threads, batch=None):
     return float(m.group(1)) if m else None
 
 
-def torch_infer_rate(m, x, reps):
-    with torch.no_grad():
-        m(x)                                   # warm-up
-        best = float("inf")
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            m(x)
-            best = min(best, time.perf_counter() - t0)
-    return x.shape[0] / best
+def torch_rates(arch, data, batches, infer_batch, seconds, threads):
+    """PyTorch's training samples/s per batch and inference sequences/s, on data's rows."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    x_all = torch.from_numpy(np.load(os.path.join(data, "tpsf.npy"))).unsqueeze(-1)
+    y_all = torch.from_numpy(np.load(os.path.join(data, "target.npy")))
+    m = Seq2Seq(Config.parse(arch)).float()
+    out = {"train": {}, "params": sum(p.numel() for p in m.parameters()),
+           "kind": "nn.GRU" if m.c.torch_native() else "custom cell"}
+    for B in batches:
+        x, y = x_all[:B], y_all[:B, :, :m.c.outputs]
+        opt = torch.optim.Adam(m.parameters(), lr=1e-3)
+        m.train()
 
-
-def torch_train_rate(m, x, steps):
-    m.train()
-    opt = torch.optim.Adam(m.parameters(), lr=1e-3)
-    y = torch.zeros(x.shape[0], x.shape[1], m.c.outputs)
-
-    def step():
-        opt.zero_grad()
-        loss = torch.nn.functional.mse_loss(m(x), y)
-        loss.backward()
-        opt.step()
-    step()                                     # warm-up
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        step()
+        def step():
+            opt.zero_grad()
+            loss = torch.nn.functional.mse_loss(m(x), y)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)   # as fligru's step
+            opt.step()
+        step()                                                 # warm-up
+        n, t0 = 0, time.perf_counter()
+        while n < 2 or time.perf_counter() - t0 < seconds:
+            step()
+            n += 1
+        out["train"][B] = n * B / (time.perf_counter() - t0)
     m.eval()
-    return steps * x.shape[0] / (time.perf_counter() - t0)
+    x = x_all[:infer_batch]
+    with torch.no_grad():
+        m(x)
+        n, t0 = 0, time.perf_counter()
+        while n < 2 or time.perf_counter() - t0 < seconds:
+            m(x)
+            n += 1
+    out["infer"] = n * infer_batch / (time.perf_counter() - t0)
+    return out
 
 
-def our_figures(args, n_params, T, B):
-    """fligru's training rate for this model: from --ours-figures, or from running
-    the bench binary (bench_infer prints "<name> <P> params  train step <R> samples/s"
-    for the teacher and the 32-unit student). A line naming the model's parameter
-    count wins; otherwise the first line with "train" and "samples/s"."""
-    text = ""
-    if args.ours_figures:
-        with open(args.ours_figures) as f:
-            text = f.read()
-    elif args.bench_bin and os.access(args.bench_bin, os.X_OK):
-        extra = args.bench_args.split() or [str(T), str(B), "2"]
-        env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
-        p = subprocess.run([args.bench_bin] + extra, capture_output=True, text=True, env=env)
-        text = p.stdout + p.stderr
-    rate = re.compile(r"([\d.]+(?:e[+-]?\d+)?)\s*samples/s")
-    lines = [l for l in text.splitlines() if "train" in l.lower() and rate.search(l)]
-    mine = [l for l in lines if re.search(rf"\b{n_params}\s+params", l)]
-    for line in (mine or lines)[:1]:
-        print(f"  fligru figure: {line.strip()}")
-        return float(rate.search(line).group(1))
-    return None
+def worker(args):
+    spec = json.loads(args.worker)
+    r = torch_rates(spec["arch"], spec["data"], spec["batches"], spec["infer_batch"], spec["seconds"],
+                    spec["threads"])
+    print("PEER " + json.dumps(r))
+    return 0
+
+
+# The thread settings each side runs under: nothing is oversubscribed.
+def env_with(**kv):
+    e = dict(os.environ)
+    e.update({k: str(v) for k, v in kv.items()})
+    return e
+
+
+def fligru_train_rate(args, arch, B, data, N):
+    steps = max(2, (16384 if arch != "teacher" else 2048) // B)
+    cmd = [args.bench_bin, arch, str(B), "135", str(steps), str(N), data]
+    p = subprocess.run(cmd, capture_output=True, text=True,
+                       env=env_with(OMP_NUM_THREADS=N, OPENBLAS_NUM_THREADS=1))
+    m = re.search(r"([\d.]+) samples/s.*OpenBLAS (\S+) with (\d+) threads", p.stdout)
+    if p.returncode or not m:
+        sys.exit(f"peer_torch: {' '.join(cmd)} failed: {p.stdout}{p.stderr}")
+    return float(m.group(1)), m.group(2), int(m.group(3))
+
+
+def fair_bench(args, work):
+    N, batches, IB = args.threads, [int(b) for b in args.batches.split(",")], args.batch
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    data = os.path.join(work, "bench_data")
+    n = max(batches + [IB])
+    p = subprocess.run([args.cli, "synth", os.path.join(root, "configs/synth-default.yaml"), "--samples",
+                        str(n), "-o", data], capture_output=True, text=True)
+    if p.returncode:
+        sys.exit(f"peer_torch: fligru synth failed: {p.stderr.strip()}")
+    x_path = os.path.join(data, "tpsf.npy")
+    settings = [("torch threads %d, OPENBLAS_NUM_THREADS=1" % N, N, env_with(OPENBLAS_NUM_THREADS=1, OMP_NUM_THREADS=N)),
+                ("torch threads 1, OPENBLAS_NUM_THREADS=%d" % N, 1, env_with(OPENBLAS_NUM_THREADS=N, OMP_NUM_THREADS=1))]
+    print(f"fair bench: {N} threads each side (cores available: {len(os.sched_getaffinity(0))}), "
+          f"T=135, data {n} TPSFs of configs/synth-default.yaml, one side at a time")
+    print(f"  fligru: OMP_NUM_THREADS={N}, OPENBLAS_NUM_THREADS=1 ({args.bench_bin}; `fligru predict --threads {N}`)")
+    print(f"  PyTorch {torch.__version__}: the better of [{settings[0][0]}] and [{settings[1][0]}]")
+    models = [("student 32", "after:32", "32:32:1:after", "student:32"), ("teacher 2x128", "teacher", "teacher", None)]
+    if args.custom_cell:
+        models.append(("student 32 reset-before (PyTorch custom cell)", "student:32", "student:32", None))
+    rows = []
+    for name, ours_arch, torch_arch, also in models:
+        peer = []
+        for label, th, env in settings:
+            spec = {"arch": torch_arch, "data": data, "batches": batches, "infer_batch": IB,
+                    "seconds": args.seconds, "threads": th}
+            q = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", json.dumps(spec)],
+                               capture_output=True, text=True, env=env)
+            line = [l for l in q.stdout.splitlines() if l.startswith("PEER ")]
+            if q.returncode or not line:
+                sys.exit(f"peer_torch: PyTorch worker failed: {q.stderr.strip()}")
+            peer.append(json.loads(line[0][5:]))
+        # the fligru model file: PyTorch's initialisation of the same architecture
+        torch.manual_seed(args.seed)
+        tm = Seq2Seq(Config.parse(torch_arch)).float().eval()
+        mpath = os.path.join(work, f"bench_{torch_arch.replace(':', '_')}.safetensors")
+        export_model(tm, mpath, {"command": "bench/peer_torch.py --bench"})
+        for B in batches:
+            ours, core, obt = fligru_train_rate(args, ours_arch, B, data, N)
+            best = max(pr["train"][str(B)] for pr in peer)
+            each = " / ".join(f"{pr['train'][str(B)]:.0f}" for pr in peer)
+            extra = ""
+            if also:
+                r2, _, _ = fligru_train_rate(args, also, B, data, N)
+                extra = f"; fligru reset-before student {r2:.0f} ({r2 / best:.2f}x)"
+            rows.append(f"  train {name:<14} batch {B:>5}: fligru {ours:8.0f} samples/s, PyTorch "
+                        f"{best:8.0f} ({each}) -> {ours / best:.2f}x{extra}")
+            print(rows[-1], flush=True)
+        ours_inf = max(r for r in (run_ours(args.cli, mpath, x_path, os.path.join(work, "bench_y.npy"), N, IB)
+                                   for _ in range(args.reps)) if r)
+        best = max(pr["infer"] for pr in peer)
+        each = " / ".join(f"{pr['infer']:.0f}" for pr in peer)
+        extra = ""
+        if also:
+            torch.manual_seed(args.seed)
+            sm = Seq2Seq(Config.parse(also)).float().eval()
+            spath = os.path.join(work, "bench_student_rb.safetensors")
+            export_model(sm, spath, {"command": "bench/peer_torch.py --bench"})
+            r2 = max(r for r in (run_ours(args.cli, spath, x_path, os.path.join(work, "bench_y.npy"), N, IB)
+                                 for _ in range(args.reps)) if r)
+            extra = f"; fligru reset-before student {r2:.0f} ({r2 / best:.2f}x)"
+        rows.append(f"  infer {name:<14} batch {IB:>5}: fligru {ours_inf:8.0f} sequences/s, PyTorch "
+                    f"{best:8.0f} ({each}) -> {ours_inf / best:.2f}x{extra}")
+        print(rows[-1], flush=True)
+    print(f"  OpenBLAS core {core}, OpenBLAS thread setting {obt} (fligru calls it single-threaded inside each of its {N} OpenMP chunks); PyTorch figures: best of "
+          f"({settings[0][0]}) / ({settings[1][0]}); PyTorch {peer[0]['kind']} peer")
 
 
 # ---- main ----------------------------------------------------------------------
@@ -331,16 +420,20 @@ def main():
     ap.add_argument("-n", type=int, default=256, help="synthetic sequences for the check (default 256)")
     ap.add_argument("-T", type=int, default=135, help="steps per sequence (default 135)")
     ap.add_argument("--tol", type=float, default=TOL)
-    ap.add_argument("--bench", action="store_true", help="also measure speed (T=135, batch 1024)")
-    ap.add_argument("--batch", type=int, default=1024)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--train-steps", type=int, default=3)
-    ap.add_argument("--ours-figures", help="text holding fligru's training rate ('train ... N samples/s')")
-    ap.add_argument("--bench-bin", default="build/bench_infer", help="run for our training figure if present")
-    ap.add_argument("--bench-args", default="", help="arguments for --bench-bin (default: T batch 2)")
+    ap.add_argument("--bench", action="store_true", help="also measure speed, fairly (see above)")
+    ap.add_argument("--batches", default="32,256,1024", help="training batch sizes (default 32,256,1024)")
+    ap.add_argument("--batch", type=int, default=1024, help="inference batch (default 1024)")
+    ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
+                    help="threads of both sides (default: the cores available, %(default)s)")
+    ap.add_argument("--seconds", type=float, default=3.0, help="least time per PyTorch figure")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--custom-cell", action="store_true", help="also time the reset-before cell in PyTorch")
+    ap.add_argument("--bench-bin", default="build/bench_train", help="fligru's training benchmark")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--workdir", help="scratch directory (default: a temporary one)")
     args = ap.parse_args()
+    if args.worker:
+        return worker(args)
 
     torch.set_num_threads(args.threads)
     work = args.workdir or tempfile.mkdtemp(prefix="peer_torch.")
@@ -387,26 +480,8 @@ def main():
     print(f"  agreement: {x.shape} -> {ours.shape}, max |PyTorch - fligru| = {diff:.3g} "
           f"({'ok' if ok else 'FAIL'}, tolerance {args.tol:g})")
 
-    # ---- speed ----
     if args.bench:
-        T, B = 135, args.batch
-        xb = synthetic_tpsf(B, T, args.seed + 1)
-        xb_path = os.path.join(work, "bench_x.npy")
-        np.save(xb_path, xb)
-        rates = [run_ours(args.cli, model_path, xb_path, os.path.join(work, "bench_y.npy"), args.threads, B)
-                 for _ in range(args.reps)]
-        ours_rate = max(r for r in rates if r)
-        torch_rate = torch_infer_rate(m, torch.from_numpy(xb).unsqueeze(-1), args.reps)
-        print(f"  inference, T={T}, batch {B}, {args.threads} threads: fligru {ours_rate:.0f} seq/s, "
-              f"PyTorch {torch_rate:.0f} seq/s: fligru/PyTorch = {ours_rate / torch_rate:.2f}x")
-        tr = torch_train_rate(m, torch.from_numpy(xb).unsqueeze(-1), args.train_steps)
-        our_tr = our_figures(args, n_params, T, B)
-        line = f"  training (fwd+bwd+Adam), T={T}, batch {B}: PyTorch {tr:.0f} samples/s"
-        if our_tr:
-            line += f", fligru {our_tr:.0f} samples/s: fligru/PyTorch = {our_tr / tr:.2f}x"
-        else:
-            line += " (no fligru training figure: pass --ours-figures or build bench_infer)"
-        print(line)
+        fair_bench(args, work)
     return 0 if ok else 1
 
 
