@@ -10,6 +10,7 @@
 
 #include <getopt.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "fligru/status.h"
 
 int cmd_info(int argc, char **argv);
@@ -27,6 +28,16 @@ int cmd_collect(int argc, char **argv);
 int cmd_lifetime(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+/* `fligru cosim --model Q --lanes P --engines E` (cosim_ondemand.c): the
+ * co-simulation of any model the RTL can run, built on first use. */
+typedef struct {
+    const char *model, *input, *float_model, *json, *cache, *work, *trace_dir, *name;
+    int         lanes, engines, interleave, trace;
+    long        pixels;   /* 0: all of --input; the synthetic batch: 64 */
+    uint64_t    seed;
+} cli_cosim_opts;
+int cli_cosim_ondemand(const cli_cosim_opts *o);
+
 /* The shared driver of train (distill = 0) and distill (1), in cmd_train.c. */
 int cli_train_main(int argc, char **argv, int distill);
 

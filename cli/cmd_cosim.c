@@ -21,11 +21,31 @@
 #include <unistd.h>
 
 static const char *HELP =
-    "usage: fligru cosim CONFIG.yaml [--trace] [--trace-dir DIR]\n\n"
+    "usage: fligru cosim --model Q.safetensors --lanes P [--engines E] [options]\n"
+    "       fligru cosim CONFIG.yaml [--trace] [--trace-dir DIR]\n\n"
     "Runs the Verilated RTL, the SystemC model and the C reference on the same\n"
     "vectors and compares every hidden state, every output and every handshake,\n"
-    "cycle by cycle; prints pixels, pixel-steps, mismatches and cycles per pixel.\n\n"
-    "CONFIG keys (paths relative to the current directory):\n"
+    "cycle by cycle; prints pixels, pixel-steps, mismatches and cycles per pixel.\n"
+    "Exit status 0: all agreed; 1: a mismatch (reported in full, traces written);\n"
+    "2: bad input, or a model or parameter the RTL cannot run (one line).\n\n"
+    "With --model, any quantised model the RTL runs (docs/rtl.md) on the hardware\n"
+    "parameters given: the Verilated RTL for them is built on first use (a minute or\n"
+    "two on 2 cores) into a cache keyed by a hash of the parameters, and reused:\n"
+    "  --model Q.safetensors  quantised model (fligru quantize), required\n"
+    "  --lanes P              MAC lanes per engine, 1..3H, required\n"
+    "  --engines E            pixel engines (default 1)\n"
+    "  --interleave K         pixels in flight per engine (default 0: the RTL's rule)\n"
+    "  --input X.npy          TPSFs [N,T] (default: a synthetic batch, T = 135)\n"
+    "  --pixels N             how many (default: all of --input; 64 synthetic)\n"
+    "  --float M.safetensors  the float model beside it (default: the one Q was made from)\n"
+    "  --json FILE            the report as JSON\n"
+    "  --seed S               stimulus and synthetic-data seed (default 1)\n"
+    "  --name TEXT            run name in reports and traces (default cosim)\n"
+    "  --cache DIR            build cache (default: BUILD/cosim-cache)\n"
+    "  --work DIR             vectors and data (default: a new temporary directory)\n"
+    "  --trace, --trace-dir D FST of the RTL and VCD of the model (a mismatch always traces)\n\n"
+    "With CONFIG.yaml, a pre-built configuration (ctest cosim.*); its keys\n"
+    "(paths relative to the current directory):\n"
     "  rtl: NAME            co-simulation build (systemc/cosim_configs.cmake), required\n"
     "  model: Q.safetensors quantised model (fligru quantize), required\n"
     "  input: IN.npy        TPSFs, as for fligru vectors, required\n"
@@ -172,9 +192,35 @@ static int run_build(const cosim_cfg *c, const char *vpath, const char *trace_di
 }
 
 typedef struct {
-    int         trace;
-    const char *trace_dir;
+    cli_cosim_opts od;   /* --model mode */
+    int            trace;
+    const char    *trace_dir;
 } cosim_opts;
+
+enum { O_MODEL = 256, O_LANES, O_ENGINES, O_INTERLEAVE, O_INPUT, O_PIXELS, O_FLOAT, O_JSON, O_SEED, O_NAME, O_CACHE,
+       O_WORK };
+
+/* An integer option in [lo, hi] into *v: -1 to go on, else the usage error. */
+static int int_opt(const char *flag, const char *arg, long lo, long hi, long *v)
+{
+    if (cli_parse_long(arg, lo, hi, v)) return cli_usage_error("cosim", "%s: '%s' is not in %ld..%ld", flag, arg, lo, hi);
+    return -1;
+}
+
+/* The integer options of --model mode. */
+static int on_int_opt(cosim_opts *o, int key, const char *arg)
+{
+    long v = 0;
+    int rc;
+    switch (key) {
+    case O_LANES: if ((rc = int_opt("--lanes", arg, 1, 4096, &v)) < 0) o->od.lanes = (int)v; return rc;
+    case O_ENGINES: if ((rc = int_opt("--engines", arg, 1, 1024, &v)) < 0) o->od.engines = (int)v; return rc;
+    case O_INTERLEAVE: if ((rc = int_opt("--interleave", arg, 0, 255, &v)) < 0) o->od.interleave = (int)v; return rc;
+    case O_PIXELS: if ((rc = int_opt("--pixels", arg, 1, 100000000L, &v)) < 0) o->od.pixels = v; return rc;
+    case O_SEED: if ((rc = int_opt("--seed", arg, 0, 2147483647L, &v)) < 0) o->od.seed = (uint64_t)v; return rc;
+    default: return cli_usage_error("cosim", "unknown option");
+    }
+}
 
 static int on_opt(void *ctx, int key, const char *arg)
 {
@@ -182,18 +228,54 @@ static int on_opt(void *ctx, int key, const char *arg)
     switch (key) {
     case 't': o->trace = 1; return -1;
     case 'd': o->trace_dir = arg; return -1;
-    default: return cli_usage_error("cosim", "unknown option");
+    case O_MODEL: o->od.model = arg; return -1;
+    case O_INPUT: o->od.input = arg; return -1;
+    case O_FLOAT: o->od.float_model = arg; return -1;
+    case O_JSON: o->od.json = arg; return -1;
+    case O_NAME: o->od.name = arg; return -1;
+    case O_CACHE: o->od.cache = arg; return -1;
+    case O_WORK: o->od.work = arg; return -1;
+    default: return on_int_opt(o, key, arg);
     }
+}
+
+/* --model mode: defaults and required options, then cosim_ondemand.c. */
+static int run_ondemand(cosim_opts *o)
+{
+    cli_cosim_opts *d = &o->od;
+    if (!d->lanes) return cli_usage_error("cosim", "--lanes P is required with --model");
+    d->trace = o->trace;
+    d->trace_dir = o->trace_dir ? o->trace_dir : ".";
+    if (!d->engines) d->engines = 1;
+    if (!d->name) d->name = "cosim";
+    char tmp[] = "/tmp/fligru-cosim-XXXXXX";
+    if (!d->work) {
+        if (!mkdtemp(tmp)) return fail_line("cannot create a temporary directory%s%s", "", "");
+        d->work = tmp;
+    }
+    return cli_cosim_ondemand(d);
 }
 
 int cmd_cosim(int argc, char **argv)
 {
-    static const struct option opts[] = {{"trace", no_argument, 0, 't'}, {"trace-dir", required_argument, 0, 'd'},
-                                         {"help", no_argument, 0, 'h'},  {0, 0, 0, 0}};
-    const cli_spec spec = {"cosim", HELP, "h", opts, on_opt, 1, 1, "expected CONFIG.yaml"};
-    cosim_opts o = {0};
+    static const struct option opts[] = {
+        {"trace", no_argument, 0, 't'},               {"trace-dir", required_argument, 0, 'd'},
+        {"model", required_argument, 0, O_MODEL},     {"lanes", required_argument, 0, O_LANES},
+        {"engines", required_argument, 0, O_ENGINES}, {"interleave", required_argument, 0, O_INTERLEAVE},
+        {"input", required_argument, 0, O_INPUT},     {"pixels", required_argument, 0, O_PIXELS},
+        {"float", required_argument, 0, O_FLOAT},     {"json", required_argument, 0, O_JSON},
+        {"seed", required_argument, 0, O_SEED},       {"name", required_argument, 0, O_NAME},
+        {"cache", required_argument, 0, O_CACHE},     {"work", required_argument, 0, O_WORK},
+        {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
+    const cli_spec spec = {"cosim", HELP, "h", opts, on_opt, 0, 1, "expected CONFIG.yaml, or --model Q.safetensors"};
+    cosim_opts o = {.od = {.seed = 1}};
     int first, rc = cli_parse_args(&spec, argc, argv, &o, &first);
     if (rc >= 0) return rc;
+    if (o.od.model) {
+        if (first < argc) return cli_usage_error("cosim", "--model and CONFIG.yaml exclude each other");
+        return run_ondemand(&o);
+    }
+    if (first >= argc) return cli_usage_error("cosim", "expected CONFIG.yaml, or --model Q.safetensors");
     cosim_cfg c;
     fl_status st = load_config(argv[first], &c);
     if (st) {

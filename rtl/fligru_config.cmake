@@ -17,6 +17,12 @@
 # fligru_config_expand. The configurations themselves are global properties, so
 # rtl/ and systemc/ (sibling directories) see the same ones.
 
+# The repository root, as the functions below see it from any project that
+# includes this file (the main build, or an on-demand co-simulation build).
+# A cache entry: directory variables would not reach sibling directories.
+get_filename_component(_fl_root ${CMAKE_CURRENT_LIST_DIR}/.. ABSOLUTE)
+set(FLIGRU_ROOT ${_fl_root} CACHE INTERNAL "fligru repository root")
+
 # The key lists, set in the calling function's scope (a macro: the functions
 # below are called from either directory, whose variables the other cannot see).
 macro(_fl_config_keys)
@@ -240,11 +246,11 @@ endfunction()
 # compiles it once for every model.
 function(fligru_verilate TARGET PREFIX DIR)
   cmake_parse_arguments(V "SYSTEMC" "" "GARGS" ${ARGN})
-  file(STRINGS ${PROJECT_SOURCE_DIR}/rtl/fligru.f lines)
+  file(STRINGS ${FLIGRU_ROOT}/rtl/fligru.f lines)
   set(rtl_sources "")
   foreach(line ${lines})
     if(line MATCHES "^rtl/.*\\.sv$")
-      list(APPEND rtl_sources ${PROJECT_SOURCE_DIR}/${line})
+      list(APPEND rtl_sources ${FLIGRU_ROOT}/${line})
     endif()
   endforeach()
   set(sc "")
@@ -252,11 +258,11 @@ function(fligru_verilate TARGET PREFIX DIR)
     set(sc SYSTEMC)
   endif()
   verilate(${TARGET} ${sc}
-    SOURCES ${PROJECT_SOURCE_DIR}/rtl/lint.vlt ${rtl_sources}
+    SOURCES ${FLIGRU_ROOT}/rtl/lint.vlt ${rtl_sources}
     TOP_MODULE fligru_top
     PREFIX ${PREFIX}
     DIRECTORY ${DIR}
-    INCLUDE_DIRS ${PROJECT_SOURCE_DIR}/rtl
+    INCLUDE_DIRS ${FLIGRU_ROOT}/rtl
     TRACE_FST
     OPT_FAST -O1
     OPT_SLOW -O0
