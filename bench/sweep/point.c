@@ -74,6 +74,19 @@ char *sweep_synth_key(const fl_synth_params *p)
             p->fwhm_jitter, p->tail_ns);
     add(&b, " noise=%d photons=%.17g,%.17g dark=%.17g image=%d", p->noise, p->photons[0], p->photons[1],
         p->dark_counts, p->image);
+    /* The instrument's variation, only when asked for: data without it keep
+     * the ids (and the cached models) they always had. */
+    if (fl_synth_has_instrument(p)) {
+        add(&b, " instrument tail_hi=%.17g refl=%d", p->tail_hi_ns, p->n_reflections);
+        for (int r = 0; r < p->n_reflections; ++r)
+            add(&b, " %.17g,%.17g:%.17g,%.17g", p->refl_delay_ns[r][0], p->refl_delay_ns[r][1],
+                p->refl_amplitude[r][0], p->refl_amplitude[r][1]);
+        add(&b, " diffusion=%.17g,%.17g:%.17g,%.17g shift=%.17g width=%.17g dark_hi=%.17g ambient=%.17g,%.17g "
+                "afterpulsing=%.17g,%.17g delay=%.17g,%.17g",
+            p->diffusion_fraction[0], p->diffusion_fraction[1], p->diffusion_tau_ns[0], p->diffusion_tau_ns[1],
+            p->shift_jitter_ns, p->width_jitter, p->dark_hi, p->ambient[0], p->ambient[1], p->afterpulsing[0],
+            p->afterpulsing[1], p->afterpulse_delay_ns[0], p->afterpulse_delay_ns[1]);
+    }
     return b.s;
 }
 
