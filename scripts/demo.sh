@@ -27,4 +27,6 @@ echo "== fligru sweep configs/default.yaml (design-space sweep; docs/sweep-run.m
 echo "demo: sweep table in $OUT/default/results.csv (reference: results/default/results.csv)"
 # Byte-identical on the machine that made the reference; elsewhere the accuracy
 # columns move with the OpenBLAS kernel (scripts/compare-results.sh says how far).
-bash scripts/compare-results.sh results/default/results.csv "$OUT/default/results.csv"
+# The demo reports the comparison; ctest demo.sweep is the test that fails on it.
+bash scripts/compare-results.sh results/default/results.csv "$OUT/default/results.csv" ||
+    echo "demo: the table differs from results/default/ beyond the tolerances of scripts/compare-results.sh"
