@@ -165,6 +165,24 @@ def keras3_gru_weights():
 
 
 @case
+def keras3_stacked_cells_weights():
+    """Keras 3 save_weights of the authors' teacher layout: RNN layers of two
+    stacked GRUCells, layers/rnn/cell/cells/gru_cell/vars and .../gru_cell_1/vars
+    (K3.3), a Dense head (K3.4)."""
+    rng = np.random.default_rng(5)
+    H = 10
+    enc = [kf.gru_cell(rng, 1, H, True), kf.gru_cell(rng, H, H, True)]
+    dec = [kf.gru_cell(rng, 1, H, True), kf.gru_cell(rng, H, H, True)]
+    dense = [rng.uniform(-0.5, 0.5, (H, 3)), rng.uniform(-0.1, 0.1, 3)]
+    h5 = os.path.join(WORK, "k3_stacked.weights.h5")
+    kf.keras3_weights(h5, [("input_layer", []), ("input_layer_1", []),
+                           ("rnn/cell/cells/gru_cell", enc[0]), ("rnn/cell/cells/gru_cell_1", enc[1]),
+                           ("rnn_1/cell/cells/gru_cell", dec[0]), ("rnn_1/cell/cells/gru_cell_1", dec[1]),
+                           ("dense", dense)])
+    check("keras3_stacked", h5, [], enc, dec, dense, True, "sigmoid")
+
+
+@case
 def keras2_hard_sigmoid_bridge():
     """Keras 2 GRU layers of different widths (reset_after=False, Keras' own
     hard_sigmoid 0.2x + 0.5) joined by a Dense(tanh) bridge; config in the file."""
