@@ -9,6 +9,7 @@
  * 0 every state, output and handshake agreed, 1 a mismatch (reported, with
  * traces), 2 bad input (one line). */
 #include "cli.h"
+#include "fligru/io.h"
 #include "fligru/yaml.h"
 
 #include <getopt.h>
@@ -249,11 +250,15 @@ static int run_ondemand(cosim_opts *o)
     if (!d->engines) d->engines = 1;
     if (!d->name) d->name = "cosim";
     char tmp[] = "/tmp/fligru-cosim-XXXXXX";
-    if (!d->work) {
+    const int own = !d->work;   /* a temporary work directory: removed unless a mismatch needs it */
+    if (own) {
         if (!mkdtemp(tmp)) return fail_line("cannot create a temporary directory%s%s", "", "");
         d->work = tmp;
     }
-    return cli_cosim_ondemand(d);
+    const int rc = cli_cosim_ondemand(d);
+    if (own && rc == 1) fprintf(stderr, "cosim: the mismatch's vectors are in %s\n", tmp);
+    else if (own) fl_rm_tree(tmp);
+    return rc;
 }
 
 int cmd_cosim(int argc, char **argv)

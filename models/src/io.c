@@ -1,7 +1,10 @@
+/* nftw (fl_rm_tree) is an XSI interface. */
+#define _XOPEN_SOURCE 700
 /* io.c - atomic output files, mkdir -p, thread settings. */
 #include "fligru/io.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <stdarg.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -142,4 +145,21 @@ int fl_progress_parse(const char *s, fl_progress *p)
             return 0;
         }
     return -1;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path) ? -1 : 0;
+}
+
+fl_status fl_rm_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) return FL_OK;
+    if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        return fl_fail(FL_E_IO, "%s: cannot remove: %s", path, strerror(errno));
+    return FL_OK;
 }

@@ -54,6 +54,9 @@ char *fl_path_join(const char *dir, const char *name);
 void fl_set_threads(int n);
 int  fl_get_threads(void);
 
+/* Removes a directory tree (or a file); a missing path is not an error. */
+fl_status fl_rm_tree(const char *path);
+
 /* How a long-running command reports progress on stderr (training, sweeps). */
 typedef enum {
     FL_PROGRESS_AUTO = 0,  /* a bar when stderr is a terminal, else one line per step */
