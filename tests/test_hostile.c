@@ -113,6 +113,36 @@ Test(hostile, collect_refuses_a_damaged_manifest_and_keeps_results)
     free(dir);
 }
 
+/* 3b: a damaged or foreign point file was read as "missing" and its row
+ * dropped from a rewritten results.csv; now it is refused, naming the file. */
+Test(hostile, collect_refuses_a_damaged_point_file_and_keeps_results)
+{
+    char *dir = tu_tmpdir("hostile"), run[4096], pts[4096];
+    P(run, dir, "run");
+    P(pts, run, "points");
+    mkdir(run, 0777);
+    mkdir(pts, 0777);
+    free(tu_write_file(run, "points.csv",
+                       "index,id,model_id,teacher_id,axes:run,point,...\n0,0123456789abcdef,m,-,r,0\n"));
+    char *results = tu_write_file(run, "results.csv", "run,point\nr,0,1.0\n");
+    const char *bad[] = {"{\"id\": broken", "{\"columns\": \"1,2,3\"}"};
+    const char *why[] = {"not a point result", "\"columns\" has 3 fields"};
+    for (int k = 0; k < 2; ++k) {
+        char *pj = tu_write_file(pts, "0123456789abcdef.json", bad[k]);
+        char *err = NULL;
+        cr_assert_eq(tu_run_cli(NULL, &err, "collect", run, NULL), 2);
+        cr_assert(strstr(err, pj) != NULL && strstr(err, why[k]) != NULL, "%s", err);
+        free(err);
+        size_t len;
+        char *kept = (char *)tu_read_all(results, &len);
+        cr_assert_str_eq(kept, "run,point\nr,0,1.0\n");
+        free(kept);
+        free(pj);
+    }
+    free(results);
+    free(dir);
+}
+
 /* 4a: a header declaring 2^40 elements was allocated before the file size was
  * compared: "npy: cannot allocate", exit 1, no file name. */
 Test(hostile, npy_huge_shape_is_refused_before_allocating)

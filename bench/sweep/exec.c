@@ -153,13 +153,42 @@ static fl_status read_manifest(const char *run_dir, manifest_row **rows, size_t 
 }
 
 /* A point's file: {"columns": "...", "invocation": "..."}; NULL when absent. */
-static cJSON *read_point(const char *path)
+/* A point's result file: *out NULL when there is none; a file that is there
+ * but is not a point result (damaged, foreign) is an error naming it. */
+static fl_status read_point(const char *path, cJSON **out)
 {
+    *out = NULL;
+    if (!sweep_exists(path)) return FL_OK;
     char *t = slurp(path);
-    if (!t) return NULL;
-    cJSON *j = cJSON_Parse(t);
+    cJSON *j = t ? cJSON_Parse(t) : NULL;
     free(t);
-    return j;
+    const cJSON *c = j ? cJSON_GetObjectItemCaseSensitive(j, "columns") : NULL;
+    if (!cJSON_IsString(c)) {
+        cJSON_Delete(j);
+        return fl_fail(FL_E_INPUT, "%s: not a point result (damaged or foreign: no \"columns\"); results.csv left as "
+                       "it was", path);
+    }
+    *out = j;
+    return FL_OK;
+}
+
+static size_t count_fields(const char *s)
+{
+    size_t n = 1;
+    for (; *s; ++s) n += *s == ',';
+    return n;
+}
+
+/* One row of results.csv: the manifest's axes, the point's columns, its status;
+ * a row of another width (a damaged or foreign point file) is refused. */
+static fl_status write_row(FILE *fp, const manifest_row *r, const cJSON *j, const char *status, const char *path)
+{
+    const char *cols = cJSON_GetObjectItemCaseSensitive(j, "columns")->valuestring;
+    if (count_fields(r->axes) + count_fields(cols) + 1 != count_fields(SWEEP_CSV_HEADER))
+        return fl_fail(FL_E_INPUT, "%s: \"columns\" has %zu fields, the table needs %zu; results.csv left as it was",
+                       path, count_fields(cols), count_fields(SWEEP_CSV_HEADER) - count_fields(r->axes) - 1);
+    fprintf(fp, "%s,%s,%s\n", r->axes, cols, status);
+    return FL_OK;
 }
 
 fl_status fl_sweep_collect(const char *run_dir, size_t *done, size_t *failed, size_t *missing)
@@ -174,32 +203,23 @@ fl_status fl_sweep_collect(const char *run_dir, size_t *done, size_t *failed, si
     fl_atomic f;
     if ((st = fl_atomic_open(&f, path))) goto out;
     fprintf(f.fp, "%s\n", SWEEP_CSV_HEADER);
-    for (size_t i = 0; i < n; ++i) {
-        snprintf(path, sizeof path, "%s/points/%s.json", run_dir, rows[i].id);
-        cJSON *j = read_point(path);
+    for (size_t i = 0; i < n && !st; ++i) {
+        cJSON *j;
         const char *status = "ok";
-        if (!j) {
+        snprintf(path, sizeof path, "%s/points/%s.json", run_dir, rows[i].id);
+        st = read_point(path, &j);
+        if (!st && !j) {
             snprintf(path, sizeof path, "%s/points/%s.failed.json", run_dir, rows[i].id);
-            j = read_point(path);
+            st = read_point(path, &j);
             status = "failed";
         }
-        if (!j) {
-            ++*missing;
-            continue;
-        }
-        const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "columns");
-        if (!cJSON_IsString(c)) {
-            cJSON_Delete(j);
-            fl_atomic_abort(&f);
-            st = fl_fail(FL_E_INPUT, "%s: no \"columns\"", path);
-            goto out;
-        }
-        if (strcmp(status, "failed")) ++*done;
-        else ++*failed;
-        fprintf(f.fp, "%s,%s,%s\n", rows[i].axes, c->valuestring, status);
+        if (!st && !j) ++*missing;
+        if (st || !j) continue;
+        if (!(st = write_row(f.fp, &rows[i], j, status, path))) ++*(strcmp(status, "failed") ? done : failed);
         cJSON_Delete(j);
     }
-    st = fl_atomic_commit(&f);
+    if (st) fl_atomic_abort(&f);
+    else st = fl_atomic_commit(&f);
 out:
     for (size_t i = 0; i < n; ++i) free(rows[i].axes);
     free(rows);
