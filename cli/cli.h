@@ -106,6 +106,11 @@ typedef struct {
     const char          *source;        /* the input file, for map titles     */
 } cli_lifetime_out;
 fl_status cli_write_lifetimes(const cli_lifetime_out *o);
+/* Refuses (FL_E_INPUT, the file named) when one of the files that
+ * cli_write_lifetimes would write in dir is the input or the IRF; and one
+ * name in dir, for a command's own outputs. */
+fl_status cli_check_lifetime_outputs(const char *dir, const char *in, const char *irf);
+fl_status cli_check_output_in(const char *dir, const char *name, const char *in, const char *irf);
 /* Runs `gnuplot -e VARS SCRIPT` (output discarded); FL_E_IO on failure. */
 fl_status cli_gnuplot(const char *vars, const char *script, const char *what);
 

@@ -151,6 +151,32 @@ static fl_status write_all(const cli_lifetime_out *o, fl_atomic f[N_FILES])
     return st;
 }
 
+/* dir/name must not be the input or the IRF (another spelling, a link). */
+fl_status cli_check_output_in(const char *dir, const char *name, const char *in, const char *irf)
+{
+    char *path = fl_path_join(dir, name);
+    if (!path) return fl_fail(FL_E_NOMEM, "%s: out of memory", dir);
+    fl_status st = fl_check_output(path, in, irf ? irf : "", NULL);
+    free(path);
+    return st;
+}
+
+fl_status cli_check_lifetime_outputs(const char *dir, const char *in, const char *irf)
+{
+    static const char *const extra[] = {"status.npy", "map.gp"};
+    char name[64];
+    fl_status st = FL_OK;
+    for (int q = 0; q < N_Q && !st; ++q) {
+        snprintf(name, sizeof name, "%s.npy", Q_NAME[q]);
+        if (!(st = cli_check_output_in(dir, name, in, irf))) {
+            snprintf(name, sizeof name, "%s.png", Q_NAME[q]);
+            st = cli_check_output_in(dir, name, in, irf);
+        }
+    }
+    for (size_t k = 0; k < sizeof extra / sizeof extra[0] && !st; ++k) st = cli_check_output_in(dir, extra[k], in, irf);
+    return st;
+}
+
 fl_status cli_write_lifetimes(const cli_lifetime_out *o)
 {
     fl_atomic f[N_FILES];

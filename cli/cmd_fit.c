@@ -323,7 +323,10 @@ int cmd_fit(int argc, char **argv)
     if (rc >= 0) return rc;
     fl_set_threads(o.threads);
     fl_npy y, irf;
-    fl_status st = load_checked(o.in, "TPSF", &y);
+    fl_status st = cli_check_lifetime_outputs(o.dir, o.in, o.irf);
+    for (int k = 0; o.fit.method == FL_FIT_PHASOR && k < PH_FILES && !st; ++k)
+        st = cli_check_output_in(o.dir, PH_NAME[k], o.in, o.irf);
+    if (!st) st = load_checked(o.in, "TPSF", &y);
     if (st) return cli_fail(st);
     if (!(st = load_checked(o.irf, "IRF", &irf))) {
         st = run(&o, &y, &irf);

@@ -160,7 +160,8 @@ int cmd_lifetime(int argc, char **argv)
     if (rc >= 0) return rc;
     fl_set_threads(o.threads);
     fl_npy in;
-    fl_status st = fl_npy_load_f32(o.in, &in);
+    fl_status st = cli_check_lifetime_outputs(o.dir, o.in, NULL);
+    if (!st) st = fl_npy_load_f32(o.in, &in);
     if (st) return cli_fail(st);
     if (!(st = fl_npy_check_finite(&in, o.in, "prediction"))) st = run(&o, &in);
     fl_npy_free(&in);

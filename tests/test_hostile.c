@@ -277,6 +277,36 @@ Test(hostile, output_naming_an_input_is_refused)
     free(dir);
 }
 
+/* 6b: lifetime and fit write a directory of fixed names (tau1.npy, ...,
+ * g.npy): an input that is one of them was overwritten. */
+Test(hostile, directory_outputs_naming_an_input_are_refused)
+{
+    char *dir = tu_tmpdir("hostile"), model[4096], tpsf[4096], t1[4096], g[4096], irf[4096];
+    model_and_data(dir, model, tpsf, sizeof model);
+    P(t1, dir, "tau1.npy");
+    P(g, dir, "g.npy");
+    P(irf, dir, "irf.npy");
+    size_t n;
+    unsigned char *bytes = tu_read_all(tpsf, &n);
+    FILE *f = fopen(t1, "wb");
+    fwrite(bytes, 1, n, f);
+    fclose(f);
+    f = fopen(g, "wb");
+    fwrite(bytes, 1, n, f);
+    fclose(f);
+    free(bytes);
+    fl_npy a;
+    size_t shape[2] = {1, 16};
+    cr_assert_eq(fl_npy_alloc(&a, FL_F32, 2, shape), FL_OK);
+    fl_npy_f32(&a)[3] = 1.0f;
+    cr_assert_eq(fl_npy_save(irf, &a), FL_OK);
+    fl_npy_free(&a);
+    refuses_to_replace(t1, t1, "lifetime", t1, "-o", dir, NULL);
+    refuses_to_replace(t1, t1, "fit", t1, "--irf", irf, "-o", dir, NULL);
+    refuses_to_replace(g, g, "fit", g, "--irf", irf, "--method", "phasor", "-o", dir, NULL);
+    free(dir);
+}
+
 /* 7: vectors took int16 against its help; predict wrote an empty output. */
 Test(hostile, network_inputs_follow_one_rule)
 {
