@@ -37,6 +37,9 @@ typedef struct {
     uint64_t    seed;
 } cli_cosim_opts;
 int cli_cosim_ondemand(const cli_cosim_opts *o);
+/* Runs a co-simulation executable (args[0], NULL-terminated) without SystemC's
+ * banner; its exit status, -1 when it could not run or did not exit. */
+int cli_run_cosim(const char *const *args);
 
 /* The shared driver of train (distill = 0) and distill (1), in cmd_train.c. */
 int cli_train_main(int argc, char **argv, int distill);

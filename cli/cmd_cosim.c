@@ -179,16 +179,8 @@ static int run_build(const cosim_cfg *c, const char *vpath, const char *trace_di
     }
     if (trace) args[na++] = "+trace";
     args[na] = NULL;
-    fflush(stdout);
-    const pid_t pid = fork();
-    if (pid == 0) {
-        setenv("SC_COPYRIGHT_MESSAGE", "DISABLE", 0);
-        execv(c->bin, (char *const *)args);
-        _exit(127);
-    }
-    int ws = 0;
-    if (pid < 0 || waitpid(pid, &ws, 0) < 0) return fail_line("cannot run %s%s", c->bin, "");
-    if (WIFEXITED(ws) && WEXITSTATUS(ws) != 127) return WEXITSTATUS(ws);
+    const int rc = cli_run_cosim(args);
+    if (rc >= 0 && rc != 127) return rc;
     return fail_line("%s did not run to completion%s", c->bin, "");
 }
 

@@ -217,6 +217,22 @@ static fl_status build(od_build *b, const char *cache)
     return fl_fail(FL_E_INPUT, "this RTL cannot run the model with %s: %s", b->hw, why);
 }
 
+/* ---- running a co-simulation executable -------------------------------------------- */
+
+int cli_run_cosim(const char *const *args)
+{
+    fflush(NULL);
+    const pid_t pid = fork();
+    if (pid == 0) {
+        setenv("SC_COPYRIGHT_MESSAGE", "DISABLE", 0);
+        execv(args[0], (char *const *)args);
+        _exit(127);
+    }
+    int ws = 0;
+    if (pid < 0 || waitpid(pid, &ws, 0) < 0) return -1;
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+}
+
 /* ---- inputs, vectors, the run ---------------------------------------------------- */
 
 /* A synthetic batch (the default data model, T = 135) when no input is given. */
@@ -254,16 +270,7 @@ static int run_cosim(const cli_cosim_opts *o, const od_build *b, const char *vec
     int na = 12;
     if (o->trace) args[na++] = "+trace";
     args[na] = NULL;
-    fflush(NULL);
-    const pid_t pid = fork();
-    if (pid == 0) {
-        setenv("SC_COPYRIGHT_MESSAGE", "DISABLE", 0);
-        execv(b->exe, (char *const *)args);
-        _exit(127);
-    }
-    int ws = 0;
-    if (pid < 0 || waitpid(pid, &ws, 0) < 0) return -1;
-    return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+    return cli_run_cosim(args);
 }
 
 /* ---- the float model beside it ------------------------------------------------------ */
