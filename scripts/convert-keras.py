@@ -332,20 +332,10 @@ def cell_tensors(L, c, k, H, I_expected, slope_scale, where):
     return wi, wh, bi, bh, b is not None and b.ndim == 2
 
 
-def convert(args):
-    layers, cfg, major, desc = open_keras(args.inp)
-    if args.model_json:
-        with open(args.model_json) as f:
-            cfg = json.load(f)
-    conf = config_layers(cfg) if cfg else {}
-    notes, inexact = [], []
-    for L in layers:
-        if L.name in conf:
-            L.cls, L.config = conf[L.name]
-            if L.cls in ("LSTM", "QLSTM", "Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "SimpleRNN"):
-                raise Refusal(f"layer {L.name}: {L.cls}: fligru runs forward GRUs")
+def pick_rnns(args, layers, notes):
+    """The encoder and decoder layers: --encoder/--decoder, else the names
+    (enc*, dec*), else file order (noted). Refuses non-GRU recurrent layers."""
     rnns = [L for L in layers if L.kind == "rnn"]
-    dense = [L for L in layers if L.kind == "dense"]
     if len(rnns) != 2:
         raise Refusal(f"{args.inp}: {len(rnns)} recurrent layers ({', '.join(L.name for L in rnns) or 'none'}); "
                       f"the Seq2Seq layout has two, encoder and decoder")
@@ -362,6 +352,11 @@ def convert(args):
         else:
             enc, dec = enc or rnns[0], dec or rnns[1]
             notes.append(f"encoder = {enc.name}, decoder = {dec.name} (file order; --encoder/--decoder to choose)")
+    return enc, dec
+
+
+def shapes(enc, dec, notes):
+    """Layers, E, D and the input size; refuses what fligru's datapath cannot take."""
     Lyr = len(enc.cells)
     if len(dec.cells) != Lyr:
         raise Refusal(f"layer {dec.name}: {len(dec.cells)} GRU cell(s), the encoder {enc.name} {Lyr}: fligru's "
@@ -373,16 +368,11 @@ def convert(args):
                       f"input size {I}; fligru takes 1..{fl.MAX_IO} features per step")
     if I != 1:
         notes.append(f"input size {I}: fligru predict and quantize run it; the RTL and fligru cosim take 1")
+    return Lyr, E, D, I
 
-    # recurrent activation, candidate activation, QKeras or not: per cell config
-    cellcfg = []
-    for L in (enc, dec):
-        cc = cell_configs(L.cls, L.config) if L.config else [(None, {})] * len(L.cells)
-        if len(cc) != len(L.cells):
-            raise Refusal(f"layer {L.name}: the config names {len(cc)} cells, the weights hold {len(L.cells)}")
-        cellcfg.append(cc)
-    is_q = any(("qgru" in n.lower()) for L in (enc, dec) for c in L.cells for n in c["names"]) or \
-        any(str(cls).startswith("Q") for cc in cellcfg for cls, _ in cc)
+
+def one_recurrent(args, enc, dec, cellcfg, is_q, major):
+    """The one recurrent activation of the model, from every cell's config."""
     rec = set()
     for cc in cellcfg:
         for cls, c in cc:
@@ -404,14 +394,33 @@ def convert(args):
                               f"candidate activation is tanh")
     if len(rec) != 1:
         raise Refusal(f"recurrent activations {sorted(rec)}: fligru has one per model")
-    rec = rec.pop()
+    return rec.pop()
+
+
+def activations(args, enc, dec, major, notes):
+    """Per-cell configs, QKeras or not, the recurrent activation and fligru's
+    activation kind with the z/r slope that maps Keras' hard sigmoid onto it."""
+    cellcfg = []
+    for L in (enc, dec):
+        cc = cell_configs(L.cls, L.config) if L.config else [(None, {})] * len(L.cells)
+        if len(cc) != len(L.cells):
+            raise Refusal(f"layer {L.name}: the config names {len(cc)} cells, the weights hold {len(L.cells)}")
+        cellcfg.append(cc)
+    is_q = any(("qgru" in n.lower()) for L in (enc, dec) for c in L.cells for n in c["names"]) or \
+        any(str(cls).startswith("Q") for cc in cellcfg for cls, _ in cc)
+    rec = one_recurrent(args, enc, dec, cellcfg, is_q, major)
     if not args.recurrent_activation and not any(c.get("recurrent_activation") for cc in cellcfg for _, c in cc):
         notes.append(f"recurrent activation {rec}: assumed ({'QGRU' if is_q else 'Keras GRU'} default; "
                      f"--recurrent-activation or --model-json to say)")
     activation, slope = RECURRENT[rec]
     if slope != 1.0:
         notes.append(f"{rec}: z and r rows scaled by {slope:.6g} so that fligru's clip(x/2 + 1/2) computes it")
+    return cellcfg, is_q, rec, activation, slope
 
+
+def gru_tensors(args, enc, dec, dims, cellcfg, slope, notes):
+    """fligru's encoder/decoder tensors and the reset variant."""
+    Lyr, E, D, I = dims
     t, variants = OrderedDict(), set()
     for L, stack, H in ((enc, "encoder", E), (dec, "decoder", D)):
         below = I
@@ -443,8 +452,13 @@ def convert(args):
         for stack, H in (("encoder", E), ("decoder", D)):
             for k in range(Lyr):
                 t.setdefault(f"{stack}.bias_hh_l{k}", np.zeros(3 * H))
+    return t, reset
 
-    # bridge (E != D) and head
+
+def bridge_and_head(args, dense, dims, t, notes):
+    """The Dense(tanh) bridges (E != D) and the linear head into t; returns
+    (head layer, bridge layers, C)."""
+    Lyr, E, D, _ = dims
     bridge = [L for L in dense if L.dense["kernel"].shape == (E, D) and E != D]
     heads = [L for L in dense if L not in bridge and (not args.head or L.name == args.head)]
     if len(heads) != 1:
@@ -471,6 +485,27 @@ def convert(args):
     C = head.dense["kernel"].shape[1]
     t["dense.weight"] = head.dense["kernel"].T
     t["dense.bias"] = head.dense.get("bias", np.zeros(C))
+    return head, bridge, C
+
+
+def convert(args):
+    layers, cfg, major, desc = open_keras(args.inp)
+    if args.model_json:
+        with open(args.model_json) as f:
+            cfg = json.load(f)
+    conf = config_layers(cfg) if cfg else {}
+    notes, inexact = [], []
+    for L in layers:
+        if L.name in conf:
+            L.cls, L.config = conf[L.name]
+            if L.cls in ("LSTM", "QLSTM", "Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "SimpleRNN"):
+                raise Refusal(f"layer {L.name}: {L.cls}: fligru runs forward GRUs")
+    enc, dec = pick_rnns(args, layers, notes)
+    dims = shapes(enc, dec, notes)
+    Lyr, E, D, I = dims
+    cellcfg, is_q, rec, activation, slope = activations(args, enc, dec, major, notes)
+    t, reset = gru_tensors(args, enc, dec, dims, cellcfg, slope, notes)
+    head, bridge, C = bridge_and_head(args, [L for L in layers if L.kind == "dense"], dims, t, notes)
 
     a = fl.Arch(I, C, Lyr, E, D, reset, activation, "zrn")
     fx = None

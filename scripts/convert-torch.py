@@ -310,15 +310,9 @@ def read_stack(sd, prefix, layers, what):
     return H, reset
 
 
-def from_state_dict(sd, opts, src_meta):
-    """Maps a Seq2Seq state_dict onto fligru's names; returns (Arch, tensors,
-    {fligru name: source name}, notes)."""
-    notes = []
-    sd = OrderedDict((k, v) for k, v in sd.items() if not k.startswith(("optim.", "train.")))
-    for k, v in sd.items():
-        if not np.issubdtype(v.dtype, np.floating):
-            raise Refusal(f"tensor {k}: dtype {v.dtype}, expected floating point weights")
-    stacks = gru_stacks(sd)
+def pick_stacks(stacks, opts, notes):
+    """The encoder's and decoder's GRU prefixes: --encoder/--decoder, else the
+    names (enc*, dec*), else file order (noted)."""
     names = list(stacks)
     enc, dec = opts.encoder, opts.decoder
     if enc is None or dec is None:
@@ -336,6 +330,11 @@ def from_state_dict(sd, opts, src_meta):
     for p, what in ((enc, "encoder"), (dec, "decoder")):
         if p not in stacks:
             raise Refusal(f"{what} {p!r}: no tensors {p}.weight_ih_l0 ... in the state_dict")
+    return enc, dec
+
+
+def stack_shapes(sd, stacks, enc, dec, notes):
+    """(L, E, D, I, reset) from the GRU tensors; refuses mismatched stacks."""
     E, reset_e = read_stack(sd, enc, stacks[enc], "encoder")
     D, reset_d = read_stack(sd, dec, stacks[dec], "decoder")
     L = len(stacks[enc])
@@ -351,33 +350,34 @@ def from_state_dict(sd, opts, src_meta):
                       f"fligru takes 1..{MAX_IO} features per step in [3E, I] = [{3 * E}, I]")
     if I != 1:
         notes.append(f"input size {I}: fligru predict and quantize run it; the RTL and fligru cosim take 1")
+    return L, E, D, I, reset_e
 
-    # head and bridge: the remaining Linear layers
+
+def linear_layers(sd, stacks, enc, dec, opts, L, E, D):
+    """The Linear layers left after the GRUs: (the tanh bridges when E != D,
+    {k: prefix}; the head's prefix; all of them, {prefix: {weight, bias}})."""
     used = {n for p in (enc, dec) for layer in stacks[p].values() for n in layer.values()}
-    rest = [k for k in sd if k not in used]
     linear = OrderedDict()
-    for k in rest:
+    for k in [k for k in sd if k not in used]:
         m = re.match(r"^(.*)\.(weight|bias)$", k)
         if not m:
             raise Refusal(f"tensor {k}: not part of the Seq2Seq layout (GRU encoder and decoder, "
                           f"tanh(Linear) bridge, Linear head)")
         linear.setdefault(m[1], {})[m[2]] = k
-    bridge_prefix = opts.bridge
-    head = opts.head
     bridges = OrderedDict()
     if E != D:
         cands = {}
         for p in linear:
             m = re.match(r"^(.*)\.(\d+)$", p)
-            if m and (bridge_prefix is None or m[1] == bridge_prefix):
+            if m and (opts.bridge is None or m[1] == opts.bridge):
                 cands.setdefault(m[1], {})[int(m[2])] = p
         cands = {b: ks for b, ks in cands.items() if sorted(ks) == list(range(L))}
         if len(cands) != 1:
             raise Refusal(f"bridge: E = {E} != D = {D} needs {L} Linear({E}, {D}) layers <bridge>.0 .. "
                           f"<bridge>.{L - 1}; found {len(cands)} candidates (--bridge names it)")
-        bridge_prefix, ks = next(iter(cands.items()))
+        _, ks = next(iter(cands.items()))
         bridges = OrderedDict((k, ks[k]) for k in range(L))
-    heads = [p for p in linear if p not in bridges.values() and (head is None or p == head)]
+    heads = [p for p in linear if p not in bridges.values() and (opts.head is None or p == opts.head)]
     if len(heads) != 1:
         raise Refusal(f"head: found {len(heads)} Linear layers besides the GRUs and the bridge "
                       f"({', '.join(heads) or 'none'}); the layout has one (--head names it)")
@@ -385,16 +385,13 @@ def from_state_dict(sd, opts, src_meta):
     if set(linear) - set(bridges.values()) - {head}:
         extra = sorted(set(linear) - set(bridges.values()) - {head})[0]
         raise Refusal(f"tensor {extra}.weight: not part of the Seq2Seq layout")
-    hw = sd.get(linear[head].get("weight", ""), None)
-    if hw is None or hw.ndim != 2:
-        raise Refusal(f"head {head}: no 2-d {head}.weight")
-    C = hw.shape[0]
+    return bridges, head, linear
 
-    own = src_meta if src_meta.get("format") == FORMAT else {}      # a fligru file knows these
-    a = Arch(I, C, L, E, D, reset_e, opts.activation or own.get("activation", "sigmoid"),
-             opts.gate_order or own.get("gate_order", "rzn"))
-    a.check("model")
+
+def fligru_tensors(sd, stacks, enc, dec, a, bridges, head, linear, notes):
+    """fligru's tensors by name and {fligru name: source name}."""
     t, src = OrderedDict(), {}
+    E, D, I, L = a.enc_hidden, a.dec_hidden, a.input, a.layers
 
     def put(dst, srcname, shape, zero_ok=False):
         if srcname is None or srcname not in sd:
@@ -430,8 +427,31 @@ def from_state_dict(sd, opts, src_meta):
     for k, p in bridges.items():
         put(f"bridge.{k}.weight", linear[p].get("weight"), (D, E))
         put(f"bridge.{k}.bias", linear[p].get("bias"), (D,), zero_ok=True)
-    put("dense.weight", linear[head].get("weight"), (C, D))
-    put("dense.bias", linear[head].get("bias"), (C,), zero_ok=True)
+    put("dense.weight", linear[head].get("weight"), (a.outputs, D))
+    put("dense.bias", linear[head].get("bias"), (a.outputs,), zero_ok=True)
+    return t, src
+
+
+def from_state_dict(sd, opts, src_meta):
+    """Maps a Seq2Seq state_dict onto fligru's names; returns (Arch, tensors,
+    {fligru name: source name}, notes)."""
+    notes = []
+    sd = OrderedDict((k, v) for k, v in sd.items() if not k.startswith(("optim.", "train.")))
+    for k, v in sd.items():
+        if not np.issubdtype(v.dtype, np.floating):
+            raise Refusal(f"tensor {k}: dtype {v.dtype}, expected floating point weights")
+    stacks = gru_stacks(sd)
+    enc, dec = pick_stacks(stacks, opts, notes)
+    L, E, D, I, reset = stack_shapes(sd, stacks, enc, dec, notes)
+    bridges, head, linear = linear_layers(sd, stacks, enc, dec, opts, L, E, D)
+    hw = sd.get(linear[head].get("weight", ""), None)
+    if hw is None or hw.ndim != 2:
+        raise Refusal(f"head {head}: no 2-d {head}.weight")
+    own = src_meta if src_meta.get("format") == FORMAT else {}      # a fligru file knows these
+    a = Arch(I, hw.shape[0], L, E, D, reset, opts.activation or own.get("activation", "sigmoid"),
+             opts.gate_order or own.get("gate_order", "rzn"))
+    a.check("model")
+    t, src = fligru_tensors(sd, stacks, enc, dec, a, bridges, head, linear, notes)
     return a, t, src, notes
 
 
