@@ -31,14 +31,15 @@ Run with Debian's interpreter (scripts/install-peer.sh installs python3-torch):
 
     /usr/bin/python3 bench/peer_torch.py --cli build/fligru --arch student:32 --bench
 
-Needs only numpy and torch; the safetensors reader/writer is below (30 lines).
+Needs only numpy and torch; the file format and the PyTorch network are
+scripts/convert-torch.py's (one source).
 Exit status: 0 agreement, 1 disagreement (>= --tol), 2 usage or input errors.
 """
 import argparse
+import importlib.util
 import json
 import os
 import re
-import struct
 import subprocess
 import sys
 import tempfile
@@ -46,180 +47,60 @@ import time
 
 import numpy as np
 import torch
-from torch import nn
 
-FORMAT = "fligru-seq2seq"
-VERSION = "1"
 TOL = 1e-4
 
-# ---- safetensors ------------------------------------------------------------
-
-ST_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4",
-             "I16": "<i2", "I8": "i1", "U64": "<u8", "U32": "<u4", "U16": "<u2",
-             "U8": "u1", "BOOL": "?"}
-NP_TO_ST = {np.dtype(v).str.replace("|", "").lstrip("<"): k for k, v in ST_DTYPES.items()}
+# ---- the network: scripts/convert-torch.py's ---------------------------------
+# One source for the file format and the PyTorch network: the converter's
+# safetensors reader/writer, its Arch (the metadata keys) and the module it
+# writes for --to-torch, so the peer runs exactly what a user converts to.
 
 
-def read_safetensors(path):
-    """Returns ({name: np.ndarray}, {metadata}) in file order."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    if len(raw) < 8:
-        raise ValueError(f"{path}: too short for a safetensors file")
-    (n,) = struct.unpack("<Q", raw[:8])
-    if n > len(raw) - 8:
-        raise ValueError(f"{path}: header length {n} exceeds the file")
-    header = json.loads(raw[8:8 + n])
-    meta = header.pop("__metadata__", {})
-    data = memoryview(raw)[8 + n:]
-    out = {}
-    for name, e in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0]):
-        b, end = e["data_offsets"]
-        dt = np.dtype(ST_DTYPES[e["dtype"]])
-        a = np.frombuffer(data[b:end], dtype=dt)
-        out[name] = a.reshape(e["shape"]).copy()
-    return out, meta
+def _converter():
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "convert-torch.py")
+    spec = importlib.util.spec_from_file_location("fligru_convert_torch", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
-def write_safetensors(path, tensors, meta):
-    """tensors: {name: np.ndarray} written in the dict's order; atomic."""
-    header, blobs, off = {"__metadata__": meta}, [], 0
-    for name, a in tensors.items():
-        a = np.ascontiguousarray(a)
-        key = a.dtype.str.replace("|", "").lstrip("<")
-        header[name] = {"dtype": NP_TO_ST[key], "shape": list(a.shape),
-                        "data_offsets": [off, off + a.nbytes]}
-        blobs.append(a.tobytes())
-        off += a.nbytes
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-    os.replace(tmp, path)
-
-# ---- the network --------------------------------------------------------------
+CT = _converter()
+read_safetensors, write_safetensors = CT.read_safetensors, CT.write_safetensors
 
 
-class Config:
-    KEYS = ("input", "outputs", "layers", "enc_hidden", "dec_hidden")
+def _torch_module():
+    src = CT.MODULE_SOURCE.format(model="", pt="", input="", outputs="", activation="",
+                                  gate_order="", config="{}")
+    ns = {"__file__": CT.__file__}
+    exec(compile(src, "convert-torch.py:MODULE_SOURCE", "exec"), ns)
+    return ns
 
-    def __init__(self, input=1, outputs=3, layers=1, enc_hidden=32, dec_hidden=32,
-                 reset="before", activation="sigmoid", gate_order="rzn"):
-        self.input, self.outputs, self.layers = input, outputs, layers
-        self.enc_hidden, self.dec_hidden = enc_hidden, dec_hidden
-        self.reset, self.activation, self.gate_order = reset, activation, gate_order
 
-    @classmethod
-    def from_meta(cls, meta, path):
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"{path}: format {meta.get('format')!r}, expected {FORMAT!r}")
-        return cls(**{k: int(meta[k]) for k in cls.KEYS}, reset=meta["reset"],
-                   activation=meta["activation"], gate_order=meta["gate_order"])
+TORCH_MODULE = _torch_module()
 
+
+class Config(CT.Arch):
     @classmethod
     def parse(cls, s):
         """student:H | teacher | E:D[:L[:after|before]]"""
         p = s.split(":")
         if p[0] == "teacher":
-            return cls(layers=2, enc_hidden=128, dec_hidden=128, reset="after")
+            return cls(1, 3, 2, 128, 128, reset="after")
         if p[0] == "student":
             h = int(p[1]) if len(p) > 1 else 32
-            return cls(layers=1, enc_hidden=h, dec_hidden=h, reset="before")
-        e, d = int(p[0]), int(p[1])
-        return cls(layers=int(p[2]) if len(p) > 2 else 1, enc_hidden=e, dec_hidden=d,
+            return cls(1, 3, 1, h, h, reset="before")
+        return cls(1, 3, int(p[2]) if len(p) > 2 else 1, int(p[0]), int(p[1]),
                    reset=p[3] if len(p) > 3 else "after")
-
-    def meta(self):
-        m = {"format": FORMAT, "version": VERSION}
-        m.update({k: str(getattr(self, k)) for k in self.KEYS})
-        m.update(reset=self.reset, activation=self.activation, gate_order=self.gate_order)
-        return m
 
     def torch_native(self):
         return self.reset == "after" and self.activation == "sigmoid" and self.gate_order == "rzn"
 
 
-class StackedGRU(nn.Module):
-    """A stack of GRU layers with nn.GRU's parameter names and layouts, for the
-    variants nn.GRU lacks: reset-before (one bias vector, bias_ih), hard sigmoid,
-    gate blocks stacked z,r,n. Batch-first."""
-
-    def __init__(self, input_size, hidden, layers, reset, activation, gate_order):
-        super().__init__()
-        self.hidden, self.layers, self.reset = hidden, layers, reset
-        self.act = activation
-        # Row block of each gate in the stacked weights.
-        self.blk = {"r": 0, "z": 1, "n": 2} if gate_order == "rzn" else {"z": 0, "r": 1, "n": 2}
-        k = 1.0 / hidden ** 0.5
-        for l in range(layers):
-            i = input_size if l == 0 else hidden
-            self.register_parameter(f"weight_ih_l{l}", nn.Parameter(torch.empty(3 * hidden, i).uniform_(-k, k)))
-            self.register_parameter(f"weight_hh_l{l}", nn.Parameter(torch.empty(3 * hidden, hidden).uniform_(-k, k)))
-            self.register_parameter(f"bias_ih_l{l}", nn.Parameter(torch.empty(3 * hidden).uniform_(-k, k)))
-            if reset == "after":
-                self.register_parameter(f"bias_hh_l{l}", nn.Parameter(torch.empty(3 * hidden).uniform_(-k, k)))
-
-    def sigma(self, x):
-        return torch.sigmoid(x) if self.act == "sigmoid" else torch.clamp(0.5 * x + 0.5, 0.0, 1.0)
-
-    def gates(self, t):
-        """The r, z, n blocks of a stacked [..., 3H] tensor."""
-        parts = t.chunk(3, -1)
-        return tuple(parts[self.blk[g]] for g in "rzn")
-
-    def forward(self, x, h0):
-        # unbind/chunk rather than indexing: autograd then stacks the step
-        # gradients once instead of scattering each into a zeroed [B,T,3H].
-        hs = []
-        for l in range(self.layers):
-            w_ih, w_hh = getattr(self, f"weight_ih_l{l}"), getattr(self, f"weight_hh_l{l}")
-            gx = torch.nn.functional.linear(x, w_ih, getattr(self, f"bias_ih_l{l}")).unbind(1)
-            b_hh = getattr(self, f"bias_hh_l{l}", None)
-            wr, wz, wn = self.gates(w_hh.t())
-            h, out = h0[l], []
-            for g in gx:
-                xr, xz, xn = self.gates(g)
-                if self.reset == "after":
-                    hr, hz, hn = self.gates(torch.nn.functional.linear(h, w_hh, b_hh))
-                    r, z = self.sigma(xr + hr), self.sigma(xz + hz)
-                    n = torch.tanh(xn + r * hn)
-                else:
-                    r, z = self.sigma(xr + h @ wr), self.sigma(xz + h @ wz)
-                    n = torch.tanh(xn + (r * h) @ wn)
-                h = (1 - z) * n + z * h
-                out.append(h)
-            x = torch.stack(out, 1)
-            hs.append(h)
-        return x, torch.stack(hs, 0)
-
-
-class Seq2Seq(nn.Module):
-    """Encoder over the TPSF; its final states (through tanh(Linear) bridges when
-    E != D) start a decoder fed zeros; a Linear head at every decoder step."""
-
-    def __init__(self, c):
-        super().__init__()
-        self.c = c
-        if c.torch_native():
-            self.encoder = nn.GRU(c.input, c.enc_hidden, c.layers, batch_first=True)
-            self.decoder = nn.GRU(1, c.dec_hidden, c.layers, batch_first=True)
-        else:
-            args = (c.layers, c.reset, c.activation, c.gate_order)
-            self.encoder = StackedGRU(c.input, c.enc_hidden, *args)
-            self.decoder = StackedGRU(1, c.dec_hidden, *args)
-        if c.enc_hidden != c.dec_hidden:
-            self.bridge = nn.ModuleList(nn.Linear(c.enc_hidden, c.dec_hidden) for _ in range(c.layers))
-        self.dense = nn.Linear(c.dec_hidden, c.outputs)
-
-    def forward(self, x):                      # x [B,T,I] -> [B,T,C]
-        B, T = x.shape[0], x.shape[1]
-        h0 = x.new_zeros(self.c.layers, B, self.c.enc_hidden)
-        _, h = self.encoder(x, h0)
-        if self.c.enc_hidden != self.c.dec_hidden:
-            h = torch.stack([torch.tanh(self.bridge[k](h[k])) for k in range(self.c.layers)], 0)
-        y, _ = self.decoder(x.new_zeros(B, T, 1), h.contiguous())
-        return self.dense(y)
+def Seq2Seq(c):
+    """The converter's Seq2Seq module for configuration c (kept as .arch)."""
+    m = TORCH_MODULE["Seq2Seq"](c.as_dict())
+    m.arch = c
+    return m
 
 
 def load_model(path):
@@ -235,7 +116,7 @@ def load_model(path):
 
 
 def export_model(m, path, extra_meta):
-    meta = m.c.meta()
+    meta = m.arch.meta()
     meta.update(extra_meta)
     write_safetensors(path, {k: v.detach().cpu().numpy().astype(np.float32)
                              for k, v in m.state_dict().items()}, meta)
@@ -281,9 +162,9 @@ def torch_rates(arch, data, batches, infer_batch, seconds, threads):
     y_all = torch.from_numpy(np.load(os.path.join(data, "target.npy")))
     m = Seq2Seq(Config.parse(arch)).float()
     out = {"train": {}, "params": sum(p.numel() for p in m.parameters()),
-           "kind": "nn.GRU" if m.c.torch_native() else "custom cell"}
+           "kind": "nn.GRU" if m.arch.torch_native() else "custom cell"}
     for B in batches:
-        x, y = x_all[:B], y_all[:B, :, :m.c.outputs]
+        x, y = x_all[:B], y_all[:B, :, :m.arch.outputs]
         opt = torch.optim.Adam(m.parameters(), lr=1e-3)
         m.train()
 
@@ -456,7 +337,7 @@ def main():
         for (k, v), (k2, v2) in zip(m.state_dict().items(), m2.state_dict().items()):
             assert k == k2 and torch.equal(v, v2), k
         print(f"  PyTorch-initialised {args.arch} exported to {model_path}")
-    c = m.c
+    c = m.arch
     kind = "nn.GRU" if c.torch_native() else "custom cell"
     n_params = sum(p.numel() for p in m.parameters())
     print(f"  model: L={c.layers} E={c.enc_hidden} D={c.dec_hidden} C={c.outputs} reset-{c.reset} "
@@ -488,5 +369,6 @@ def main():
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except (ValueError, KeyError, OSError) as e:
-        sys.exit(f"peer_torch: {e}")
+    except (ValueError, KeyError, OSError, CT.Refusal) as e:
+        print(f"peer_torch: {e}", file=sys.stderr)
+        sys.exit(2)
