@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "fligru/lifetime.h"
 #include "fligru/status.h"
 
 int cmd_info(int argc, char **argv);
@@ -82,6 +83,12 @@ void cli_command_line(int argc, char **argv, char *buf, size_t n);
 int cli_parse_long(const char *s, long lo, long hi, long *v);   /* an integer in [lo, hi] */
 int cli_parse_positive(const char *s, double *v);               /* a finite number > 0    */
 int cli_parse_threads(const char *s, int *n);                   /* 1..1024                */
+
+/* Options several commands share, parsed with one message each (naming cmd):
+ * -1 when taken, else cli_usage_error's status, as a cli_opt_fn returns. */
+int cli_opt_threads(const char *cmd, const char *arg, int *threads);          /* --threads       */
+int cli_opt_gate_width(const char *cmd, const char *arg, double *gate_ns);    /* --gate-width-ns */
+int cli_opt_tau_estimator(const char *cmd, const char *arg, fl_tau_method *m); /* --tau-estimator */
 
 /* A loaded model of any kind (float or fixed-point Seq2Seq), behind one
  * forward call: x [n][T][input] -> y [n][T][outputs]. In cli_model.c. */

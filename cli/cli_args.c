@@ -73,3 +73,23 @@ int cli_parse_threads(const char *s, int *n)
     *n = (int)v;
     return 0;
 }
+
+int cli_opt_threads(const char *cmd, const char *arg, int *threads)
+{
+    if (cli_parse_threads(arg, threads)) return cli_usage_error(cmd, "--threads: '%s' is not 1..1024", arg);
+    return -1;
+}
+
+int cli_opt_gate_width(const char *cmd, const char *arg, double *gate_ns)
+{
+    if (cli_parse_positive(arg, gate_ns)) return cli_usage_error(cmd, "--gate-width-ns: '%s' is not a width > 0", arg);
+    return -1;
+}
+
+int cli_opt_tau_estimator(const char *cmd, const char *arg, fl_tau_method *m)
+{
+    const long v = fl_tau_method_parse(arg);
+    if (v < 0) return cli_usage_error(cmd, "--tau-estimator: '%s' is not exact, geometric or plain", arg);
+    *m = (fl_tau_method)v;
+    return -1;
+}

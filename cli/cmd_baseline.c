@@ -39,8 +39,7 @@ static int on_opt(void *ctx, int key, const char *arg)
         o->channels = (size_t)atoi(arg);
         return -1;
     case O_THREADS:
-        if (cli_parse_threads(arg, &o->threads)) return cli_usage_error("baseline", "--threads: '%s' is not 1..1024", arg);
-        return -1;
+        return cli_opt_threads("baseline", arg, &o->threads);
     default: return cli_usage_error("baseline", "unknown option");
     }
 }

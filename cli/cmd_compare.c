@@ -99,8 +99,7 @@ static int on_opt(void *ctx, int key, const char *arg)
         return -1;
     case O_NOPLOT: o->no_plot = 1; return -1;
     case O_THREADS:
-        if (cli_parse_threads(arg, &o->threads)) return cli_usage_error("compare", "--threads: '%s' is not 1..1024", arg);
-        return -1;
+        return cli_opt_threads("compare", arg, &o->threads);
     default: return cli_usage_error("compare", "unknown option");
     }
 }

@@ -73,9 +73,7 @@ static int on_opt(void *ctx, int key, const char *arg)
         return -1;
     case O_NOBG: o->fit.background = 0; return -1;
     case O_GATE:
-        if (cli_parse_positive(arg, &o->fit.gate_ns))
-            return cli_usage_error("fit", "--gate-width-ns: '%s' is not a width > 0", arg);
-        return -1;
+        return cli_opt_gate_width("fit", arg, &o->fit.gate_ns);
     case O_ITER:
         if (cli_parse_long(arg, 1, 100000, &v)) return cli_usage_error("fit", "--max-iter: '%s' is not 1..100000", arg);
         o->fit.max_iter = (int)v;
@@ -90,8 +88,7 @@ static int on_opt(void *ctx, int key, const char *arg)
         return -1;
     case O_NOPLOT: o->no_plot = 1; return -1;
     case O_THREADS:
-        if (cli_parse_threads(arg, &o->threads)) return cli_usage_error("fit", "--threads: '%s' is not 1..1024", arg);
-        return -1;
+        return cli_opt_threads("fit", arg, &o->threads);
     default: return cli_usage_error("fit", "unknown option");
     }
 }

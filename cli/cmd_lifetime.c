@@ -42,22 +42,15 @@ enum { O_GATE = 256, O_EST, O_NOPLOT, O_THREADS };
 static int on_opt(void *ctx, int key, const char *arg)
 {
     lifetime_opts *o = ctx;
-    long v;
     switch (key) {
     case 'o': o->dir = arg; return -1;
     case O_GATE:
-        if (cli_parse_positive(arg, &o->life.gate_ns))
-            return cli_usage_error("lifetime", "--gate-width-ns: '%s' is not a width > 0", arg);
-        return -1;
+        return cli_opt_gate_width("lifetime", arg, &o->life.gate_ns);
     case O_EST:
-        if ((v = fl_tau_method_parse(arg)) < 0)
-            return cli_usage_error("lifetime", "--tau-estimator: '%s' is not exact, geometric or plain", arg);
-        o->life.method = (fl_tau_method)v;
-        return -1;
+        return cli_opt_tau_estimator("lifetime", arg, &o->life.method);
     case O_NOPLOT: o->no_plot = 1; return -1;
     case O_THREADS:
-        if (cli_parse_threads(arg, &o->threads)) return cli_usage_error("lifetime", "--threads: '%s' is not 1..1024", arg);
-        return -1;
+        return cli_opt_threads("lifetime", arg, &o->threads);
     default: return cli_usage_error("lifetime", "unknown option");
     }
 }

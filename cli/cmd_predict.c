@@ -80,8 +80,7 @@ static int on_opt(void *ctx, int key, const char *arg)
         o->batch = (size_t)v;
         return -1;
     case O_THREADS:
-        if (cli_parse_threads(arg, &o->threads)) return cli_usage_error("predict", "--threads: '%s' is not 1..1024", arg);
-        return -1;
+        return cli_opt_threads("predict", arg, &o->threads);
     default: return cli_usage_error("predict", "unknown option");
     }
 }

@@ -80,18 +80,12 @@ static int on_opt(void *ctx, int key, const char *arg)
         return -1;
     case O_PARAMS: o->params_path = arg; return -1;
     case O_GATE:
-        if (cli_parse_positive(arg, &o->life.gate_ns))
-            return cli_usage_error("score", "--gate-width-ns: '%s' is not a width > 0", arg);
-        return -1;
+        return cli_opt_gate_width("score", arg, &o->life.gate_ns);
     case O_EST:
-        if ((v = fl_tau_method_parse(arg)) < 0)
-            return cli_usage_error("score", "--tau-estimator: '%s' is not exact, geometric or plain", arg);
-        o->life.method = (fl_tau_method)v;
-        return -1;
+        return cli_opt_tau_estimator("score", arg, &o->life.method);
     case O_JSON: o->json = 1; return -1;
     case O_THREADS:
-        if (cli_parse_threads(arg, &o->threads)) return cli_usage_error("score", "--threads: '%s' is not 1..1024", arg);
-        return -1;
+        return cli_opt_threads("score", arg, &o->threads);
     default: return cli_usage_error("score", "unknown option");
     }
 }
