@@ -14,6 +14,7 @@
 #include "fligru/npy.h"
 #include "fligru/safetensors.h"
 #include "fligru/synth.h"
+#include "fligru_sweep/sweep.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -86,13 +87,6 @@ static void config_keys(const fl_fx_model *q, int lanes, int engines, int interl
     add_pair(buf, n, "OUTPUT", f->output);
     add_act(buf, n, "SIGMOID", &f->sigmoid);
     add_act(buf, n, "TANH", &f->tanh);
-}
-
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = UINT64_C(0xcbf29ce484222325);
-    for (; *s; ++s) h = (h ^ (unsigned char)*s) * UINT64_C(0x100000001b3);
-    return h;
 }
 
 /* ---- the build ------------------------------------------------------------------- */
@@ -385,7 +379,9 @@ static fl_status prepare(const cli_cosim_opts *o, const fl_fx_model *q, int T, o
     }
     config_keys(q, o->lanes, o->engines, o->interleave, T, b->keys, sizeof b->keys);
     snprintf(b->hw, sizeof b->hw, "H = %d, P = %d, E = %d, T = %d", q->cfg.enc_hidden, o->lanes, o->engines, T);
-    snprintf(b->dir, sizeof b->dir, "%s/%016" PRIx64, cache, fnv1a(b->keys));
+    char hash[17];
+    fl_sweep_hash(b->keys, hash);   /* the sweep's cache key: one hash for both caches */
+    snprintf(b->dir, sizeof b->dir, "%s/%s", cache, hash);
     snprintf(b->exe, sizeof b->exe, "%s/build/fligru_cosim", b->dir);
     return build(b, cache);
 }
